@@ -26,3 +26,5 @@ pub use decode::{decode_program, decode_slots, DecodeError, DecodeErrorKind};
 pub use encode::encode_program;
 pub use insn::*;
 pub use raw::RawInsn;
+pub mod text;
+pub use text::{assemble, format_insn, AsmError, AsmErrorKind, Syntax};

@@ -1,0 +1,152 @@
+//! The helper-call interface: how programs reach functions of the host.
+//!
+//! A helper is a Rust function registered under its Linux helper id. Programs
+//! name helpers by id (`call 1` is `bpf_map_lookup_elem`); ids are resolved
+//! once when a program is prepared, so a call costs one indirect jump.
+
+use crate::memory::{Access, Region, Regions};
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use thiserror::Error;
+
+/// Why a helper did not return a value to the program.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum Interrupt {
+    /// End the whole program now, as if it returned this value.
+    #[error("program ended by helper with {0:#x}")]
+    Exit(u64),
+    /// The helper could not do its work (bad argument, bad pointer); the run
+    /// stops with this message.
+    #[error("{0}")]
+    Fault(String),
+}
+
+/// What a helper returns: the program's new `r0`, or an interrupt.
+pub type HelperResult = Result<u64, Interrupt>;
+
+/// The signature of a helper: the call context and `r1`..`r5`.
+pub type HelperFn = dyn Fn(&mut HelperContext<'_>, [u64; 5]) -> HelperResult + Send + Sync;
+
+/// A registered helper.
+#[derive(Clone)]
+pub struct Helper {
+    pub id: u32,
+    pub name: Cow<'static, str>,
+    pub func: Arc<HelperFn>,
+}
+
+impl fmt::Debug for Helper {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Helper({} {})", self.id, self.name)
+    }
+}
+
+/// The helpers a program may call, by id. Embedders extend it with their own.
+#[derive(Clone, Default, Debug)]
+pub struct HelperRegistry {
+    by_id: HashMap<u32, Helper>,
+}
+
+impl HelperRegistry {
+    pub fn new() -> HelperRegistry {
+        HelperRegistry::default()
+    }
+
+    /// Registers `func` as helper `id`, replacing and returning any previous one.
+    pub fn register<F>(
+        &mut self,
+        id: u32,
+        name: impl Into<Cow<'static, str>>,
+        func: F,
+    ) -> Option<Helper>
+    where
+        F: Fn(&mut HelperContext<'_>, [u64; 5]) -> HelperResult + Send + Sync + 'static,
+    {
+        self.by_id.insert(
+            id,
+            Helper {
+                id,
+                name: name.into(),
+                func: Arc::new(func),
+            },
+        )
+    }
+
+    pub fn get(&self, id: u32) -> Option<&Helper> {
+        self.by_id.get(&id)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Helper> {
+        self.by_id.values()
+    }
+}
+
+/// A helper's view of the running program: its memory, checked when the
+/// program runs in checked mode.
+pub struct HelperContext<'a> {
+    /// `None` in unchecked mode, where the verifier vouched for every pointer.
+    pub(crate) regions: Option<&'a mut Regions>,
+}
+
+/// A pointer argument that does not point into memory the program may touch.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("helper {access} of {size} bytes at {addr:#x} is outside the program's memory")]
+pub struct BadPointer {
+    pub addr: u64,
+    pub size: u64,
+    pub access: Access,
+}
+
+impl From<BadPointer> for Interrupt {
+    fn from(e: BadPointer) -> Interrupt {
+        Interrupt::Fault(e.to_string())
+    }
+}
+
+impl<'a> HelperContext<'a> {
+    /// Whether the program runs in checked mode.
+    pub fn is_checked(&self) -> bool {
+        self.regions.is_some()
+    }
+
+    fn check(&self, addr: u64, size: u64, access: Access) -> Result<(), BadPointer> {
+        match &self.regions {
+            Some(r) if !r.allows(addr, size, access) => Err(BadPointer { addr, size, access }),
+            _ => Ok(()),
+        }
+    }
+
+    /// The `len` bytes at program address `addr`.
+    pub fn read(&self, addr: u64, len: u64) -> Result<&[u8], BadPointer> {
+        self.check(addr, len, Access::Read)?;
+        if len == 0 {
+            return Ok(&[]);
+        }
+        // SAFETY: in checked mode the range lies inside a granted region, valid
+        // for the run; in unchecked mode the verifier proved it.
+        Ok(unsafe { std::slice::from_raw_parts(addr as *const u8, len as usize) })
+    }
+
+    /// The `len` bytes at program address `addr`, for writing.
+    pub fn write(&mut self, addr: u64, len: u64) -> Result<&mut [u8], BadPointer> {
+        self.check(addr, len, Access::Write)?;
+        if len == 0 {
+            return Ok(&mut []);
+        }
+        // SAFETY: as in `read`, and the region was granted writable.
+        Ok(unsafe { std::slice::from_raw_parts_mut(addr as *mut u8, len as usize) })
+    }
+
+    /// Lets the program touch `region` for the rest of the run (memory a helper
+    /// hands out, such as a map value). A no-op in unchecked mode.
+    ///
+    /// # Safety
+    /// The memory must stay valid until the run ends.
+    pub unsafe fn grant(&mut self, region: Region) {
+        if let Some(r) = self.regions.as_deref_mut() {
+            r.grant(region);
+        }
+    }
+}
