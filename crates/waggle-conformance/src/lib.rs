@@ -165,7 +165,10 @@ pub enum Failure {
     #[error("assembly: line {line}: {message}")]
     Assemble { line: usize, message: String },
     #[error("encoding differs from the `-- raw` section: expected {expected:x?}, got {actual:x?}")]
-    Encoding { expected: Vec<u64>, actual: Vec<u64> },
+    Encoding {
+        expected: Vec<u64>,
+        actual: Vec<u64>,
+    },
     #[error("{0}")]
     Load(String),
     #[error("run failed: {0}")]

@@ -42,7 +42,10 @@ fn conformance_suite_interpreter() {
         }
     }
     let passed = files.len() - failed.len();
-    println!("conformance (interpreter, checked): {passed} passed, {} failed", failed.len());
+    println!(
+        "conformance (interpreter, checked): {passed} passed, {} failed",
+        failed.len()
+    );
     assert!(failed.is_empty(), "failures:\n{}", failed.join("\n"));
 }
 
@@ -60,12 +63,22 @@ fn conformance_suite_through_plugin_binary() {
         let program = encode_program(&assemble(&case.asm, Syntax::Ubpf).expect("assembles"));
         // Alternate the two ways the protocol passes the program.
         let mut cmd = Command::new(plugin);
-        cmd.arg(hex(&case.mem)).stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.arg(hex(&case.mem))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         let output = if i % 2 == 0 {
-            cmd.arg("--program").arg(hex(&program)).output().expect("run plugin")
+            cmd.arg("--program")
+                .arg(hex(&program))
+                .output()
+                .expect("run plugin")
         } else {
             let mut child = cmd.stdin(Stdio::piped()).spawn().expect("spawn plugin");
-            child.stdin.take().unwrap().write_all(hex(&program).as_bytes()).unwrap();
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(hex(&program).as_bytes())
+                .unwrap();
             child.wait_with_output().expect("plugin output")
         };
         let stdout = String::from_utf8_lossy(&output.stdout);
@@ -87,7 +100,10 @@ fn conformance_suite_through_plugin_binary() {
         }
     }
     let passed = files.len() - failed.len();
-    println!("conformance (plugin binary): {passed} passed, {} failed", failed.len());
+    println!(
+        "conformance (plugin binary): {passed} passed, {} failed",
+        failed.len()
+    );
     assert!(failed.is_empty(), "failures:\n{}", failed.join("\n"));
 }
 
@@ -102,6 +118,9 @@ fn plugin_reports_bad_programs_with_nonzero_exit() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown opcode 0xee"));
     // Not hex.
-    let out = Command::new(plugin).args(["", "--program", "zz"]).output().unwrap();
+    let out = Command::new(plugin)
+        .args(["", "--program", "zz"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }

@@ -349,14 +349,19 @@ fn run<M: Mode>(
     macro_rules! ld_packet {
         ($op:expr, $t:ty, $off:expr) => {{
             let Some(packet) = input.packet else {
-                return Err(RunError::NoPacket { pc: $op.pc as usize });
+                return Err(RunError::NoPacket {
+                    pc: $op.pc as usize,
+                });
             };
             let off = $off as i32;
             let size = size_of::<$t>() as u64;
             let len = packet.end - packet.start;
             if off < 0 || off as u64 + size > len {
                 // Linux ends the program with 0 on an out-of-packet legacy load.
-                return Ok(Outcome { r0: 0, insns: count });
+                return Ok(Outcome {
+                    r0: 0,
+                    insns: count,
+                });
             }
             // SAFETY: inside the packet, which the input keeps borrowed.
             let v: $t = unsafe { load(packet.start + off as u64) };
@@ -432,12 +437,8 @@ fn run<M: Mode>(
             Kind::Xor32R => d!(op) = (d!(op) as u32 ^ s!(op) as u32) as u64,
             Kind::Mov32I => d!(op) = op.imm as u32 as u64,
             Kind::Mov32R => d!(op) = s!(op) as u32 as u64,
-            Kind::Arsh32I => {
-                d!(op) = (d!(op) as i32).wrapping_shr(op.imm as u32) as u32 as u64
-            }
-            Kind::Arsh32R => {
-                d!(op) = (d!(op) as i32).wrapping_shr(s!(op) as u32) as u32 as u64
-            }
+            Kind::Arsh32I => d!(op) = (d!(op) as i32).wrapping_shr(op.imm as u32) as u32 as u64,
+            Kind::Arsh32R => d!(op) = (d!(op) as i32).wrapping_shr(s!(op) as u32) as u32 as u64,
             Kind::MovSx8_32 => d!(op) = s!(op) as i8 as i32 as u32 as u64,
             Kind::MovSx16_32 => d!(op) = s!(op) as i16 as i32 as u32 as u64,
             Kind::Neg32 => d!(op) = (d!(op) as u32).wrapping_neg() as u64,

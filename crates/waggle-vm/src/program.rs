@@ -25,7 +25,9 @@ pub enum PrepareError {
     UnknownHelper { pc: usize, id: i32 },
     #[error("instruction {pc}: kernel function calls (kfunc, BTF id {btf_id}) are not supported")]
     Kfunc { pc: usize, btf_id: i32 },
-    #[error("instruction {pc}: LD_IMM64 {what} must be resolved by the object loader before execution")]
+    #[error(
+        "instruction {pc}: LD_IMM64 {what} must be resolved by the object loader before execution"
+    )]
     UnresolvedLdImm64 { pc: usize, what: &'static str },
     #[error("program of {0} instructions is too large (at most {max})", max = u32::MAX)]
     TooLarge(usize),

@@ -52,7 +52,11 @@ fn alu(width: Width, op: AluOp, dst: Reg, src: Source) -> Insn {
 
 /// r0 = a; r0 = r0 op imm; exit
 fn binop_ri(width: Width, op: AluOp, a: u64, b: i32) -> u64 {
-    run(&[imm64(R::R0, a), alu(width, op, R::R0, Source::Imm(b)), Insn::Exit])
+    run(&[
+        imm64(R::R0, a),
+        alu(width, op, R::R0, Source::Imm(b)),
+        Insn::Exit,
+    ])
 }
 
 fn binop_rr(width: Width, op: AluOp, a: u64, b: u64) -> u64 {
@@ -79,8 +83,16 @@ use Width::{W32, W64};
 fn add_sub_mul_wrap_and_32bit_zero_extends() {
     assert_eq!(both(W64, Add, u64::MAX, 1), 0);
     assert_eq!(both(W32, Add, 0xffff_ffff, 1), 0);
-    assert_eq!(both(W32, Add, 0xdead_0000_0000_0001, 1), 2, "upper half cleared");
-    assert_eq!(both(W64, Add, 5, -6), u64::MAX, "64-bit immediates sign-extend");
+    assert_eq!(
+        both(W32, Add, 0xdead_0000_0000_0001, 1),
+        2,
+        "upper half cleared"
+    );
+    assert_eq!(
+        both(W64, Add, 5, -6),
+        u64::MAX,
+        "64-bit immediates sign-extend"
+    );
     assert_eq!(both(W32, Sub, 0, 1), 0xffff_ffff);
     assert_eq!(both(W64, Sub, 0, 1), u64::MAX);
     assert_eq!(both(W64, Mul, 1 << 63, 2), 0);
@@ -97,7 +109,11 @@ fn division_and_modulo_edges() {
     assert_eq!(both(W32, Sdiv, 7, 0), 0);
     assert_eq!(both(W64, Mod, 7, 0), 7);
     assert_eq!(both(W64, Smod, u64::MAX, 0), u64::MAX);
-    assert_eq!(both(W32, Mod, 0x1_0000_0007, 0), 7, "32-bit keeps only the low half");
+    assert_eq!(
+        both(W32, Mod, 0x1_0000_0007, 0),
+        7,
+        "32-bit keeps only the low half"
+    );
     assert_eq!(both(W32, Smod, 0xffff_ffff_ffff_fff9, 0), 0xffff_fff9);
     // Unsigned division: the 64-bit immediate -1 is u64::MAX.
     assert_eq!(both(W64, Div, u64::MAX, -1), 1);
@@ -106,7 +122,10 @@ fn division_and_modulo_edges() {
     assert_eq!(both(W64, Sdiv, (-7i64) as u64, 2), (-3i64) as u64);
     assert_eq!(both(W64, Smod, (-7i64) as u64, 2), (-1i64) as u64);
     assert_eq!(both(W64, Smod, 7, -2), 1);
-    assert_eq!(both(W32, Sdiv, (-7i32) as u32 as u64, 2), (-3i32) as u32 as u64);
+    assert_eq!(
+        both(W32, Sdiv, (-7i32) as u32 as u64, 2),
+        (-3i32) as u32 as u64
+    );
     // Overflow: MIN / -1 wraps to MIN, MIN % -1 is 0.
     assert_eq!(both(W64, Sdiv, i64::MIN as u64, -1), i64::MIN as u64);
     assert_eq!(both(W64, Smod, i64::MIN as u64, -1), 0);
@@ -120,14 +139,22 @@ fn shifts_mask_the_amount_to_the_width() {
     assert_eq!(both(W64, Lsh, 1, 65), 2);
     assert_eq!(both(W32, Lsh, 1, 32), 1);
     assert_eq!(both(W32, Lsh, 1, 31), 0x8000_0000);
-    assert_eq!(both(W32, Lsh, 0x1_0000_0001, 1), 2, "32-bit clears the upper half");
+    assert_eq!(
+        both(W32, Lsh, 0x1_0000_0001, 1),
+        2,
+        "32-bit clears the upper half"
+    );
     assert_eq!(both(W64, Rsh, 1 << 63, 63), 1);
     assert_eq!(both(W64, Rsh, 4, 66), 1);
     assert_eq!(both(W32, Rsh, 0xffff_ffff_8000_0000, 31), 1);
     assert_eq!(both(W64, Arsh, 1 << 63, 63), u64::MAX);
     assert_eq!(both(W32, Arsh, 0x8000_0000, 31), 0xffff_ffff);
     assert_eq!(both(W32, Arsh, 0x8000_0000, 32), 0x8000_0000);
-    assert_eq!(binop_rr(W64, Lsh, 1, 0xffff_ffff_0000_0003), 8, "register amount masked");
+    assert_eq!(
+        binop_rr(W64, Lsh, 1, 0xffff_ffff_0000_0003),
+        8,
+        "register amount masked"
+    );
 }
 
 #[test]
@@ -141,13 +168,7 @@ fn bitwise_moves_and_negation() {
     assert_eq!(both(W64, Mov, 0, -1), u64::MAX);
     assert_eq!(both(W32, Mov, 0, -1), 0xffff_ffff);
     assert_eq!(binop_rr(W32, Mov, 0, 0x1234_5678_9abc_def0), 0x9abc_def0);
-    let neg = |width, v| {
-        run(&[
-            imm64(R::R0, v),
-            Insn::Neg { width, dst: R::R0 },
-            Insn::Exit,
-        ])
-    };
+    let neg = |width, v| run(&[imm64(R::R0, v), Insn::Neg { width, dst: R::R0 }, Insn::Exit]);
     assert_eq!(neg(W64, 1), u64::MAX);
     assert_eq!(neg(W64, i64::MIN as u64), i64::MIN as u64);
     assert_eq!(neg(W32, 1), 0xffff_ffff);
@@ -160,9 +181,15 @@ fn sign_extending_moves() {
     assert_eq!(binop_rr(W64, MovSx8, 0, 0x80), 0xffff_ffff_ffff_ff80);
     assert_eq!(binop_rr(W64, MovSx8, 0, 0x17f), 0x7f);
     assert_eq!(binop_rr(W64, MovSx16, 0, 0x8001), 0xffff_ffff_ffff_8001);
-    assert_eq!(binop_rr(W64, MovSx32, 0, 0x8000_0000), 0xffff_ffff_8000_0000);
+    assert_eq!(
+        binop_rr(W64, MovSx32, 0, 0x8000_0000),
+        0xffff_ffff_8000_0000
+    );
     assert_eq!(binop_rr(W32, MovSx8, 0, 0x80), 0xffff_ff80);
-    assert_eq!(binop_rr(W32, MovSx16, 0, 0xffff_ffff_0000_8000), 0xffff_8000);
+    assert_eq!(
+        binop_rr(W32, MovSx16, 0, 0xffff_ffff_0000_8000),
+        0xffff_8000
+    );
 }
 
 #[test]
@@ -271,7 +298,9 @@ fn every_jump_condition_at_its_boundary() {
 
 #[test]
 fn loads_and_stores_of_every_size() {
-    let mut mem = [0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x91, 0, 0, 0, 0, 0, 0, 0, 0];
+    let mut mem = [
+        0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x91, 0, 0, 0, 0, 0, 0, 0, 0,
+    ];
     let load = |size, sign_extend, mem: &mut [u8]| {
         run_mem(
             &[
@@ -400,11 +429,26 @@ fn atomics_update_memory_and_fetch_old_values() {
     let dw = MemSize::DW;
     let w = MemSize::W;
     // Without fetch the source register is untouched.
-    assert_eq!(atomic(dw, AtomicOp::Add { fetch: false }, 5, 3, 0), (8, 0, 3));
-    assert_eq!(atomic(dw, AtomicOp::Add { fetch: true }, 5, 3, 0), (8, 0, 5));
-    assert_eq!(atomic(dw, AtomicOp::Or { fetch: true }, 0b1010, 0b0101, 0), (0b1111, 0, 0b1010));
-    assert_eq!(atomic(dw, AtomicOp::And { fetch: true }, 0b1110, 0b0111, 0), (0b0110, 0, 0b1110));
-    assert_eq!(atomic(dw, AtomicOp::Xor { fetch: false }, 0b1100, 0b1010, 0), (0b0110, 0, 0b1010));
+    assert_eq!(
+        atomic(dw, AtomicOp::Add { fetch: false }, 5, 3, 0),
+        (8, 0, 3)
+    );
+    assert_eq!(
+        atomic(dw, AtomicOp::Add { fetch: true }, 5, 3, 0),
+        (8, 0, 5)
+    );
+    assert_eq!(
+        atomic(dw, AtomicOp::Or { fetch: true }, 0b1010, 0b0101, 0),
+        (0b1111, 0, 0b1010)
+    );
+    assert_eq!(
+        atomic(dw, AtomicOp::And { fetch: true }, 0b1110, 0b0111, 0),
+        (0b0110, 0, 0b1110)
+    );
+    assert_eq!(
+        atomic(dw, AtomicOp::Xor { fetch: false }, 0b1100, 0b1010, 0),
+        (0b0110, 0, 0b1010)
+    );
     assert_eq!(atomic(dw, AtomicOp::Xchg, 7, 9, 0), (9, 0, 7));
     // cmpxchg: r0 gets the old value whether or not the exchange happened.
     assert_eq!(atomic(dw, AtomicOp::Cmpxchg, 7, 9, 7), (9, 7, 9));
@@ -414,8 +458,14 @@ fn atomics_update_memory_and_fetch_old_values() {
         atomic(w, AtomicOp::Add { fetch: true }, HI | 0xffff_ffff, 1, 0),
         (HI, 0, 0xffff_ffff)
     );
-    assert_eq!(atomic(w, AtomicOp::Xchg, HI | 1, 0xffff_ffff_0000_0002, 0), (HI | 2, 0, 1));
-    assert_eq!(atomic(w, AtomicOp::Cmpxchg, HI | 1, 2, 0xffff_ffff_0000_0001), (HI | 2, 1, 2));
+    assert_eq!(
+        atomic(w, AtomicOp::Xchg, HI | 1, 0xffff_ffff_0000_0002, 0),
+        (HI | 2, 0, 1)
+    );
+    assert_eq!(
+        atomic(w, AtomicOp::Cmpxchg, HI | 1, 2, 0xffff_ffff_0000_0001),
+        (HI | 2, 1, 2)
+    );
     assert_eq!(atomic(w, AtomicOp::Cmpxchg, HI | 1, 2, 3), (HI | 1, 1, 2));
 }
 
@@ -463,8 +513,13 @@ fn local_calls_save_callee_saved_registers_and_get_their_own_frame() {
 #[test]
 fn call_depth_is_limited_to_eight_frames() {
     // f calls itself forever.
-    let p = prog(&[Insn::Call(CallTarget::Local(-1)), Insn::Exit], HelperRegistry::new());
-    let err = p.run_checked(Input::empty(), &RunOptions::default()).unwrap_err();
+    let p = prog(
+        &[Insn::Call(CallTarget::Local(-1)), Insn::Exit],
+        HelperRegistry::new(),
+    );
+    let err = p
+        .run_checked(Input::empty(), &RunOptions::default())
+        .unwrap_err();
     assert_eq!(err, RunError::CallDepth { pc: 0 });
     // Exactly seven nested calls (eight frames) are fine: a chain f0 -> f1 -> ... -> f7.
     let mut insns = Vec::new();
@@ -506,7 +561,9 @@ fn checked_mode_stops_out_of_bounds_accesses_with_the_instruction_and_address() 
             size: 4
         }
     );
-    assert!(err.to_string().starts_with("instruction 0: read of 4 bytes at 0x"));
+    assert!(err
+        .to_string()
+        .starts_with("instruction 0: read of 4 bytes at 0x"));
     // Below the stack frame, and a write through a null pointer.
     for insns in [
         vec![
@@ -562,7 +619,12 @@ fn checked_mode_stops_out_of_bounds_accesses_with_the_instruction_and_address() 
         ],
         HelperRegistry::new(),
     );
-    assert_eq!(ok.run_checked(Input::empty(), &RunOptions::default()).unwrap().r0, 0);
+    assert_eq!(
+        ok.run_checked(Input::empty(), &RunOptions::default())
+            .unwrap()
+            .r0,
+        0
+    );
 }
 
 #[test]
@@ -580,8 +642,13 @@ fn misaligned_atomics_are_refused_in_checked_mode() {
         ],
         HelperRegistry::new(),
     );
-    let err = p.run_checked(Input::empty(), &RunOptions::default()).unwrap_err();
-    assert!(matches!(err, RunError::MisalignedAtomic { pc: 0, size: 8, .. }), "{err}");
+    let err = p
+        .run_checked(Input::empty(), &RunOptions::default())
+        .unwrap_err();
+    assert!(
+        matches!(err, RunError::MisalignedAtomic { pc: 0, size: 8, .. }),
+        "{err}"
+    );
 }
 
 #[test]
@@ -590,7 +657,13 @@ fn budget_stops_runaway_loops_and_counts_instructions() {
     let err = p
         .run_checked(Input::empty(), &RunOptions { budget: Some(1000) })
         .unwrap_err();
-    assert_eq!(err, RunError::BudgetExhausted { pc: 0, budget: 1000 });
+    assert_eq!(
+        err,
+        RunError::BudgetExhausted {
+            pc: 0,
+            budget: 1000
+        }
+    );
     // r0 = 0; loop 10 times: r0 += 1 — 1 + 10 * 3 + 1 instructions.
     let p = prog(
         &[
@@ -607,7 +680,9 @@ fn budget_stops_runaway_loops_and_counts_instructions() {
         ],
         HelperRegistry::new(),
     );
-    let out = p.run_checked(Input::empty(), &RunOptions::default()).unwrap();
+    let out = p
+        .run_checked(Input::empty(), &RunOptions::default())
+        .unwrap();
     assert_eq!((out.r0, out.insns), (10, 1 + 10 * 2 + 1));
 }
 
@@ -639,15 +714,27 @@ fn helpers_are_called_by_id_and_checked_by_their_context() {
     ];
     assert_eq!(run_with(&sum, &mut []).unwrap().r0, 15);
     // callx through a register.
-    let callx = [mov(R::R1, 20), mov(R::R7, 3), Insn::CallX { dst: R::R7 }, Insn::Exit];
-    assert_eq!(run_with(&callx, &mut []).unwrap().r0, 40, "helper 3 ended the program");
+    let callx = [
+        mov(R::R1, 20),
+        mov(R::R7, 3),
+        Insn::CallX { dst: R::R7 },
+        Insn::Exit,
+    ];
+    assert_eq!(
+        run_with(&callx, &mut []).unwrap().r0,
+        40,
+        "helper 3 ended the program"
+    );
     let mut mem = [1, 2, 3, 4];
     let bytes = [Insn::Call(CallTarget::Helper(2)), Insn::Exit];
     assert_eq!(run_with(&bytes, &mut mem).unwrap().r0, 10);
     // The same helper with a length past the memory is refused.
     let past = [mov(R::R2, 5), Insn::Call(CallTarget::Helper(2)), Insn::Exit];
     let err = run_with(&past, &mut mem).unwrap_err();
-    assert!(matches!(err, RunError::HelperFault { pc: 1, id: 2, .. }), "{err}");
+    assert!(
+        matches!(err, RunError::HelperFault { pc: 1, id: 2, .. }),
+        "{err}"
+    );
     assert!(err.to_string().contains("sum_bytes"));
     let fail = [Insn::Call(CallTarget::Helper(4)), Insn::Exit];
     assert_eq!(
@@ -665,7 +752,10 @@ fn helpers_are_called_by_id_and_checked_by_their_context() {
         reg.clone(),
     )
     .unwrap_err();
-    assert_eq!(err.to_string(), "instruction 0: program calls unknown helper 77");
+    assert_eq!(
+        err.to_string(),
+        "instruction 0: program calls unknown helper 77"
+    );
 }
 
 #[test]
@@ -673,11 +763,29 @@ fn legacy_packet_loads_read_network_order_and_end_the_program_out_of_bounds() {
     let mut pkt = [0x12, 0x34, 0x56, 0x78, 0x9a];
     let ld = |insns: &[Insn], pkt: &mut [u8]| run_mem(insns, pkt);
     assert_eq!(
-        ld(&[Insn::LdAbs { size: MemSize::H, imm: 1 }, Insn::Exit], &mut pkt),
+        ld(
+            &[
+                Insn::LdAbs {
+                    size: MemSize::H,
+                    imm: 1
+                },
+                Insn::Exit
+            ],
+            &mut pkt
+        ),
         0x3456
     );
     assert_eq!(
-        ld(&[Insn::LdAbs { size: MemSize::W, imm: 1 }, Insn::Exit], &mut pkt),
+        ld(
+            &[
+                Insn::LdAbs {
+                    size: MemSize::W,
+                    imm: 1
+                },
+                Insn::Exit
+            ],
+            &mut pkt
+        ),
         0x3456_789a
     );
     assert_eq!(
@@ -699,7 +807,10 @@ fn legacy_packet_loads_read_network_order_and_end_the_program_out_of_bounds() {
     assert_eq!(
         ld(
             &[
-                Insn::LdAbs { size: MemSize::W, imm: 2 },
+                Insn::LdAbs {
+                    size: MemSize::W,
+                    imm: 2
+                },
                 alu(W64, Mov, R::R0, Source::Imm(9)),
                 Insn::Exit
             ],
@@ -731,9 +842,13 @@ fn preparation_rejects_what_cannot_run() {
 
 #[test]
 fn falling_off_the_end_is_an_error() {
-    let p = prog(&[alu(W64, Mov, R::R0, Source::Imm(1))], HelperRegistry::new());
+    let p = prog(
+        &[alu(W64, Mov, R::R0, Source::Imm(1))],
+        HelperRegistry::new(),
+    );
     assert_eq!(
-        p.run_checked(Input::empty(), &RunOptions::default()).unwrap_err(),
+        p.run_checked(Input::empty(), &RunOptions::default())
+            .unwrap_err(),
         RunError::FellOffEnd { pc: 1 }
     );
 }

@@ -1,0 +1,100 @@
+//! `waggle run`: run a program in the interpreter.
+
+use crate::failure::Failure;
+use crate::program_file::{self, SyntaxArg};
+use serde::Serialize;
+use std::path::PathBuf;
+use std::sync::Arc;
+use waggle_vm::{HelperRegistry, Input, Program, RunOptions};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Program: assembly text (uBPF or LLVM syntax) or raw bytecode.
+    file: PathBuf,
+    /// Memory passed to the program as hex bytes (r1 = its address, r2 = its length).
+    #[arg(long, conflicts_with = "mem_file")]
+    mem: Option<String>,
+    /// Memory passed to the program, read from a file.
+    #[arg(long)]
+    mem_file: Option<PathBuf>,
+    /// Stop the program after this many instructions (0: no limit).
+    #[arg(long, default_value_t = 1_000_000_000)]
+    budget: u64,
+    /// Syntax of the program, when it is assembly text.
+    #[arg(long, value_enum, default_value_t = SyntaxArg::Auto)]
+    syntax: SyntaxArg,
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize)]
+struct Report {
+    r0: u64,
+    r0_hex: String,
+    instructions: u64,
+    /// The memory after the run, as hex, when the program was given memory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    memory: Option<String>,
+}
+
+fn parse_hex(text: &str) -> Option<Vec<u8>> {
+    let digits: String = text
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != ':' && *c != ',')
+        .collect();
+    let digits = digits.strip_prefix("0x").unwrap_or(&digits);
+    if digits.len() % 2 != 0 {
+        return None;
+    }
+    (0..digits.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&digits[i..i + 2], 16).ok())
+        .collect()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+pub fn main(args: Args) -> Result<(), Failure> {
+    let prog_file = program_file::read(&args.file, args.syntax)?;
+    let mut mem = match (&args.mem, &args.mem_file) {
+        (Some(text), _) => parse_hex(text)
+            .ok_or_else(|| Failure::BadInput(format!("--mem `{text}` is not a hex byte string")))?,
+        (None, Some(path)) => std::fs::read(path)
+            .map_err(|e| Failure::BadInput(format!("cannot read {}: {e}", path.display())))?,
+        (None, None) => Vec::new(),
+    };
+    let had_memory = !mem.is_empty();
+    let program = Program::new(&prog_file.insns, Arc::new(HelperRegistry::new()))
+        .map_err(|e| Failure::BadInput(format!("{}: {e}", args.file.display())))?;
+    let opts = RunOptions {
+        budget: (args.budget != 0).then_some(args.budget),
+    };
+    // No verifier stands behind this program, so it runs in checked mode.
+    let out = program
+        .run_checked(Input::memory(&mut mem), &opts)
+        .map_err(|e| Failure::Program(e.to_string()))?;
+    let report = Report {
+        r0: out.r0,
+        r0_hex: format!("{:#x}", out.r0),
+        instructions: out.insns,
+        memory: had_memory.then(|| hex(&mem)),
+    };
+    if args.json {
+        let json = serde_json::to_string_pretty(&report).map_err(Failure::bad_input)?;
+        println!("{json}");
+    } else {
+        println!("r0 = {} ({})", report.r0_hex, out.r0 as i64);
+        println!("instructions executed: {}", report.instructions);
+        if let Some(m) = &report.memory {
+            println!("memory: {m}");
+        }
+    }
+    Ok(())
+}
