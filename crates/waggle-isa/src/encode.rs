@@ -118,7 +118,13 @@ impl Insn {
                 off,
             } => {
                 let (x, s, imm) = source_fields(src);
-                RawInsn::new(jmp_class(width) | cond_code(cond) | x, dst.num(), s, off, imm)
+                RawInsn::new(
+                    jmp_class(width) | cond_code(cond) | x,
+                    dst.num(),
+                    s,
+                    off,
+                    imm,
+                )
             }
             Insn::Ja { off } => RawInsn::new(BPF_JMP | BPF_JA, 0, 0, off, 0),
             Insn::JaLong { imm } => RawInsn::new(BPF_JMP32 | BPF_JA, 0, 0, 0, imm),
@@ -130,7 +136,13 @@ impl Insn {
                 off,
             } => {
                 let mode = if sign_extend { BPF_MEMSX } else { BPF_MEM };
-                RawInsn::new(BPF_LDX | mode | size_bits(size), dst.num(), src.num(), off, 0)
+                RawInsn::new(
+                    BPF_LDX | mode | size_bits(size),
+                    dst.num(),
+                    src.num(),
+                    off,
+                    0,
+                )
             }
             Insn::Store {
                 size,
@@ -196,13 +208,9 @@ impl Insn {
                 CallTarget::Local(off) => {
                     RawInsn::new(BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_CALL, 0, off)
                 }
-                CallTarget::Kfunc { btf_id, module } => RawInsn::new(
-                    BPF_JMP | BPF_CALL,
-                    0,
-                    BPF_PSEUDO_KFUNC_CALL,
-                    module,
-                    btf_id,
-                ),
+                CallTarget::Kfunc { btf_id, module } => {
+                    RawInsn::new(BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_KFUNC_CALL, module, btf_id)
+                }
             },
             Insn::CallX { dst } => RawInsn::new(BPF_JMP | BPF_CALL | BPF_X, dst.num(), 0, 0, 0),
             Insn::Exit => RawInsn::new(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),

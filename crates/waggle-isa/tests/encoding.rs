@@ -34,16 +34,24 @@ fn every_accepted_single_slot_encoding_round_trips() {
 fn ld_imm64_variants_round_trip() {
     for src in 0..=6u8 {
         for hi in [0, 7, -1] {
-            let slots = [RawInsn::new(0x18, 3, src, 0, 0x1234), RawInsn::new(0, 0, 0, 0, hi)];
+            let slots = [
+                RawInsn::new(0x18, 3, src, 0, 0x1234),
+                RawInsn::new(0, 0, 0, 0, hi),
+            ];
             match Insn::decode(&slots) {
                 Ok(insn) => assert_eq!(insn.encode(), slots.to_vec()),
                 // Map fd, func and map idx forms reserve the second immediate.
-                Err(DecodeErrorKind::ReservedField { .. }) => assert!(hi != 0 && [1, 4, 5].contains(&src)),
+                Err(DecodeErrorKind::ReservedField { .. }) => {
+                    assert!(hi != 0 && [1, 4, 5].contains(&src))
+                }
                 Err(e) => panic!("src {src}: {e}"),
             }
         }
     }
-    let wide = Insn::LdImm64 { dst: Reg::R1, value: LdImm64::Imm(0x1122_3344_5566_7788) };
+    let wide = Insn::LdImm64 {
+        dst: Reg::R1,
+        value: LdImm64::Imm(0x1122_3344_5566_7788),
+    };
     let bytes = encode_program(&[wide]);
     assert_eq!(
         bytes,
@@ -57,7 +65,10 @@ fn kind_of(slots: &[RawInsn]) -> DecodeErrorKind {
 
 #[test]
 fn invalid_encodings_are_named() {
-    assert_eq!(kind_of(&[RawInsn::new(0xff, 0, 0, 0, 0)]), DecodeErrorKind::UnknownOpcode(0xff));
+    assert_eq!(
+        kind_of(&[RawInsn::new(0xff, 0, 0, 0, 0)]),
+        DecodeErrorKind::UnknownOpcode(0xff)
+    );
     // mov r11, 0
     assert!(matches!(
         kind_of(&[RawInsn::new(0xb7, 11, 0, 0, 0)]),
@@ -66,7 +77,11 @@ fn invalid_encodings_are_named() {
     // add r0, 1 with a source register set
     assert!(matches!(
         kind_of(&[RawInsn::new(0x07, 0, 3, 0, 1)]),
-        DecodeErrorKind::ReservedField { field: "src", value: 3, .. }
+        DecodeErrorKind::ReservedField {
+            field: "src",
+            value: 3,
+            ..
+        }
     ));
     // exit with an immediate
     assert!(matches!(
@@ -74,20 +89,38 @@ fn invalid_encodings_are_named() {
         DecodeErrorKind::ReservedField { field: "imm", .. }
     ));
     // LD_IMM64 as the last slot
-    assert_eq!(kind_of(&[RawInsn::new(0x18, 0, 0, 0, 1)]), DecodeErrorKind::TruncatedLdImm64);
+    assert_eq!(
+        kind_of(&[RawInsn::new(0x18, 0, 0, 0, 1)]),
+        DecodeErrorKind::TruncatedLdImm64
+    );
     // LD_IMM64 whose second slot carries an opcode
     assert_eq!(
-        kind_of(&[RawInsn::new(0x18, 0, 0, 0, 1), RawInsn::new(0x95, 0, 0, 0, 0)]),
+        kind_of(&[
+            RawInsn::new(0x18, 0, 0, 0, 1),
+            RawInsn::new(0x95, 0, 0, 0, 0)
+        ]),
         DecodeErrorKind::BadLdImm64SecondSlot
     );
     // be24
-    assert!(matches!(kind_of(&[RawInsn::new(0xdc, 0, 0, 0, 24)]), DecodeErrorKind::BadImmediate { .. }));
+    assert!(matches!(
+        kind_of(&[RawInsn::new(0xdc, 0, 0, 0, 24)]),
+        DecodeErrorKind::BadImmediate { .. }
+    ));
     // movsx32 on a 32-bit ALU
-    assert!(matches!(kind_of(&[RawInsn::new(0xbc, 0, 1, 32, 0)]), DecodeErrorKind::BadOffset { .. }));
+    assert!(matches!(
+        kind_of(&[RawInsn::new(0xbc, 0, 1, 32, 0)]),
+        DecodeErrorKind::BadOffset { .. }
+    ));
     // byte-sized atomic
-    assert_eq!(kind_of(&[RawInsn::new(0xd3, 1, 2, 0, 0)]), DecodeErrorKind::UnknownOpcode(0xd3));
+    assert_eq!(
+        kind_of(&[RawInsn::new(0xd3, 1, 2, 0, 0)]),
+        DecodeErrorKind::UnknownOpcode(0xd3)
+    );
     // unknown atomic operation
-    assert!(matches!(kind_of(&[RawInsn::new(0xdb, 1, 2, 0, 0x10)]), DecodeErrorKind::BadImmediate { .. }));
+    assert!(matches!(
+        kind_of(&[RawInsn::new(0xdb, 1, 2, 0, 0x10)]),
+        DecodeErrorKind::BadImmediate { .. }
+    ));
 }
 
 #[test]
@@ -97,7 +130,13 @@ fn program_level_errors_carry_the_pc() {
     let prog = RawInsn::slice_to_bytes(&[RawInsn::new(0x05, 0, 0, 5, 0), ret]);
     let err = decode_program(&prog).unwrap_err();
     assert_eq!(err.pc, 0);
-    assert!(matches!(err.kind, DecodeErrorKind::TargetOutOfRange { target: 6, .. }), "{err}");
+    assert!(
+        matches!(
+            err.kind,
+            DecodeErrorKind::TargetOutOfRange { target: 6, .. }
+        ),
+        "{err}"
+    );
     // jump into the middle of an LD_IMM64
     let prog = RawInsn::slice_to_bytes(&[
         RawInsn::new(0x05, 0, 0, 1, 0),
@@ -110,14 +149,28 @@ fn program_level_errors_carry_the_pc() {
         DecodeErrorKind::TargetInsideLdImm64 { target: 2, .. }
     ));
     // a bad opcode later in the program reports its slot
-    let prog = RawInsn::slice_to_bytes(&[RawInsn::new(0xb7, 0, 0, 0, 0), RawInsn::new(0xee, 0, 0, 0, 0)]);
+    let prog = RawInsn::slice_to_bytes(&[
+        RawInsn::new(0xb7, 0, 0, 0, 0),
+        RawInsn::new(0xee, 0, 0, 0, 0),
+    ]);
     let err = decode_program(&prog).unwrap_err();
     assert_eq!(err.pc, 1);
     assert_eq!(err.to_string(), "instruction 1: unknown opcode 0xee");
     // partial slot
-    assert!(matches!(decode_program(&[0u8; 9]).unwrap_err().kind, DecodeErrorKind::PartialSlot(9)));
+    assert!(matches!(
+        decode_program(&[0u8; 9]).unwrap_err().kind,
+        DecodeErrorKind::PartialSlot(9)
+    ));
     // slots carry their pc across LD_IMM64
-    let prog = RawInsn::slice_to_bytes(&[RawInsn::new(0x18, 0, 0, 0, 1), RawInsn::new(0, 0, 0, 0, 0), ret]);
-    let pcs: Vec<usize> = decode_program(&prog).unwrap().iter().map(|(pc, _)| *pc).collect();
+    let prog = RawInsn::slice_to_bytes(&[
+        RawInsn::new(0x18, 0, 0, 0, 1),
+        RawInsn::new(0, 0, 0, 0, 0),
+        ret,
+    ]);
+    let pcs: Vec<usize> = decode_program(&prog)
+        .unwrap()
+        .iter()
+        .map(|(pc, _)| *pc)
+        .collect();
     assert_eq!(pcs, [0, 2]);
 }

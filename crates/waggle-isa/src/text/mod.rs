@@ -45,7 +45,10 @@ pub enum AsmErrorKind {
     #[error("unknown instruction `{0}`")]
     UnknownMnemonic(String),
     #[error("expected {expected}, found `{found}`")]
-    Expected { expected: &'static str, found: String },
+    Expected {
+        expected: &'static str,
+        found: String,
+    },
     #[error("expected {0}, found end of line")]
     MissingOperand(&'static str),
     #[error("unexpected `{0}` after the instruction")]
@@ -55,7 +58,11 @@ pub enum AsmErrorKind {
     #[error("invalid number `{0}`")]
     BadNumber(String),
     #[error("{what} {value} does not fit in {bits} bits")]
-    OutOfRange { what: &'static str, value: i128, bits: u32 },
+    OutOfRange {
+        what: &'static str,
+        value: i128,
+        bits: u32,
+    },
     #[error("label `{0}` is defined twice")]
     DuplicateLabel(String),
     #[error("label `{0}` is not defined")]
