@@ -11,6 +11,7 @@ use crate::helpers::{Helper, HelperContext, Interrupt};
 use crate::memory::{Access, Region, Regions};
 use crate::program::{Kind, Op, Program};
 use std::marker::PhantomData;
+use std::mem::MaybeUninit;
 use std::ptr;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use thiserror::Error;
@@ -77,7 +78,10 @@ pub struct RunOptions {
 #[derive(Debug, Clone)]
 pub struct Input<'a> {
     args: [u64; 5],
-    regions: Vec<Region>,
+    /// The memory of [`Input::memory`], apart from `granted` so that the
+    /// common input costs no allocation.
+    memory: Option<Region>,
+    granted: Vec<Region>,
     packet: Option<Region>,
     _mem: PhantomData<&'a mut [u8]>,
 }
@@ -86,7 +90,8 @@ impl Default for Input<'_> {
     fn default() -> Self {
         Input {
             args: [0; 5],
-            regions: Vec::new(),
+            memory: None,
+            granted: Vec::new(),
             packet: None,
             _mem: PhantomData,
         }
@@ -108,7 +113,7 @@ impl<'a> Input<'a> {
         if !mem.is_empty() {
             input.args[0] = region.start;
             input.args[1] = mem.len() as u64;
-            input.regions.push(region);
+            input.memory = Some(region);
             input.packet = Some(region);
         }
         input
@@ -126,7 +131,7 @@ impl<'a> Input<'a> {
     /// The memory must stay valid, and if writable not otherwise accessed,
     /// until the run ends.
     pub unsafe fn grant(mut self, region: Region) -> Input<'a> {
-        self.regions.push(region);
+        self.granted.push(region);
         self
     }
 
@@ -143,7 +148,7 @@ impl<'a> Input<'a> {
 /// What the two modes do differently, resolved at compile time.
 trait Mode {
     fn regions(&mut self) -> Option<&mut Regions>;
-    fn check(&self, pc: u32, addr: u64, size: u64, access: Access) -> Result<(), RunError>;
+    fn allows(&self, addr: u64, size: u64, access: Access) -> bool;
     fn set_stack_floor(&mut self, floor: u64);
 }
 
@@ -155,8 +160,8 @@ impl Mode for Unchecked {
         None
     }
     #[inline(always)]
-    fn check(&self, _: u32, _: u64, _: u64, _: Access) -> Result<(), RunError> {
-        Ok(())
+    fn allows(&self, _: u64, _: u64, _: Access) -> bool {
+        true
     }
     #[inline(always)]
     fn set_stack_floor(&mut self, _: u64) {}
@@ -169,17 +174,8 @@ impl Mode for Checked {
         Some(&mut self.0)
     }
     #[inline(always)]
-    fn check(&self, pc: u32, addr: u64, size: u64, access: Access) -> Result<(), RunError> {
-        if self.0.allows(addr, size, access) {
-            Ok(())
-        } else {
-            Err(RunError::OutOfBounds {
-                pc: pc as usize,
-                access,
-                addr,
-                size,
-            })
-        }
+    fn allows(&self, addr: u64, size: u64, access: Access) -> bool {
+        self.0.allows(addr, size, access)
     }
     fn set_stack_floor(&mut self, floor: u64) {
         self.0.set_stack_floor(floor);
@@ -197,9 +193,9 @@ impl Program {
     /// Runs the program, bounds-checking every memory access. Safe for any
     /// program: a violation stops the run with [`RunError::OutOfBounds`].
     pub fn run_checked(&self, input: Input<'_>, opts: &RunOptions) -> Result<Outcome, RunError> {
-        let mut stack = Stack::new();
+        let mut stack = Stack::new(self.frames);
         let mut regions = Regions::new(stack.frame_region(0));
-        for r in &input.regions {
+        for r in input.memory.iter().chain(&input.granted) {
             // SAFETY: `Input` holds the borrow of this memory for the run.
             unsafe { regions.grant(*r) };
         }
@@ -216,21 +212,36 @@ impl Program {
         input: Input<'_>,
         opts: &RunOptions,
     ) -> Result<Outcome, RunError> {
-        let mut stack = Stack::new();
+        let mut stack = Stack::new(self.frames);
         run(self, &input, opts, &mut stack, Unchecked)
     }
 }
 
-/// The stack of every frame, zeroed, 8-byte aligned for atomics.
-struct Stack([u64; STACK_SIZE * MAX_CALL_FRAMES / 8]);
+/// The stack of every frame, 8-byte aligned for atomics.
+///
+/// Only the frames a program can enter are zeroed, before the run: one frame
+/// for a program without local calls (512 bytes, not 4 KiB, per run). The
+/// rest is never reachable: the checked mode's stack region follows the call
+/// depth, and the verifier confines verified code likewise, so no
+/// uninitialised byte is ever read.
+struct Stack {
+    mem: MaybeUninit<[u64; STACK_SIZE * MAX_CALL_FRAMES / 8]>,
+}
 
 impl Stack {
-    fn new() -> Stack {
-        Stack([0; STACK_SIZE * MAX_CALL_FRAMES / 8])
+    fn new(frames: usize) -> Stack {
+        let mut stack = Stack {
+            mem: MaybeUninit::uninit(),
+        };
+        let bytes = frames.min(MAX_CALL_FRAMES) * STACK_SIZE;
+        let top = stack.top();
+        // SAFETY: the top `bytes` bytes lie inside `mem`.
+        unsafe { ptr::write_bytes((top - bytes as u64) as *mut u8, 0, bytes) };
+        stack
     }
 
     fn top(&mut self) -> u64 {
-        self.0.as_mut_ptr() as u64 + (STACK_SIZE * MAX_CALL_FRAMES) as u64
+        self.mem.as_mut_ptr() as u64 + (STACK_SIZE * MAX_CALL_FRAMES) as u64
     }
 
     /// The stack accessible from call depth `depth`: its frame and its callers'.
@@ -269,7 +280,12 @@ fn run<M: Mode>(
     let mut frames = [Frame::default(); MAX_CALL_FRAMES];
     let mut depth = 0usize;
     let mut pc = 0usize;
+    // Instructions are counted per straight-line stretch, not one by one:
+    // `block` is the op index where the current stretch began, and `count`
+    // holds the instructions of the stretches before it. This keeps a
+    // per-instruction counter out of the dispatch loop.
     let mut count = 0u64;
+    let mut block = 0usize;
 
     macro_rules! d {
         ($op:expr) => {
@@ -281,17 +297,38 @@ fn run<M: Mode>(
             regs[($op.src & 0xf) as usize]
         };
     }
-    // Taken branch: move and enforce the budget.
+    // Slot index of the executing instruction; only errors need it.
+    macro_rules! here {
+        () => {
+            slot_of(prog, pc)
+        };
+    }
+    // Taken branch: enforce the budget, then move.
     macro_rules! branch {
         ($op:expr) => {{
-            pc = $op.off as usize;
+            count += (pc - block) as u64;
             if count > budget {
                 return Err(RunError::BudgetExhausted {
-                    pc: $op.pc as usize,
+                    pc: here!(),
                     budget,
                 });
             }
+            pc = $op.off as usize;
+            block = pc;
         }};
+    }
+    // Instructions executed so far, for a run that ends here.
+    macro_rules! executed {
+        () => {
+            count + (pc - block) as u64
+        };
+    }
+    macro_rules! check {
+        ($addr:expr, $size:expr, $access:expr) => {
+            if !mode.allows($addr, $size, $access) {
+                return Err(out_of_bounds(here!(), $access, $addr, $size));
+            }
+        };
     }
     macro_rules! jmp64 {
         ($op:expr, $b:expr, $cmp:expr) => {{
@@ -312,7 +349,7 @@ fn run<M: Mode>(
     macro_rules! ldx {
         ($op:expr, $t:ty, $conv:expr) => {{
             let addr = s!($op).wrapping_add($op.off as i64 as u64);
-            mode.check($op.pc, addr, size_of::<$t>() as u64, Access::Read)?;
+            check!(addr, size_of::<$t>() as u64, Access::Read);
             // SAFETY: checked above in checked mode; proven by the verifier otherwise.
             let v: $t = unsafe { load(addr) };
             let conv: fn($t) -> u64 = $conv;
@@ -322,7 +359,7 @@ fn run<M: Mode>(
     macro_rules! st {
         ($op:expr, $t:ty, $v:expr) => {{
             let addr = d!($op).wrapping_add($op.off as i64 as u64);
-            mode.check($op.pc, addr, size_of::<$t>() as u64, Access::Write)?;
+            check!(addr, size_of::<$t>() as u64, Access::Write);
             // SAFETY: as for loads.
             unsafe { store::<$t>(addr, $v as $t) };
         }};
@@ -332,10 +369,10 @@ fn run<M: Mode>(
         ($op:expr, $atomic:ty, $t:ty, |$a:ident, $v:ident| $body:expr) => {{
             let addr = d!($op).wrapping_add($op.off as i64 as u64);
             let size = size_of::<$t>() as u64;
-            mode.check($op.pc, addr, size, Access::Write)?;
+            check!(addr, size, Access::Write);
             if addr % size != 0 {
                 return Err(RunError::MisalignedAtomic {
-                    pc: $op.pc as usize,
+                    pc: here!(),
                     addr,
                     size,
                 });
@@ -349,9 +386,7 @@ fn run<M: Mode>(
     macro_rules! ld_packet {
         ($op:expr, $t:ty, $off:expr) => {{
             let Some(packet) = input.packet else {
-                return Err(RunError::NoPacket {
-                    pc: $op.pc as usize,
-                });
+                return Err(RunError::NoPacket { pc: here!() });
             };
             let off = $off as i32;
             let size = size_of::<$t>() as u64;
@@ -360,7 +395,7 @@ fn run<M: Mode>(
                 // Linux ends the program with 0 on an out-of-packet legacy load.
                 return Ok(Outcome {
                     r0: 0,
-                    insns: count,
+                    insns: executed!(),
                 });
             }
             // SAFETY: inside the packet, which the input keeps borrowed.
@@ -376,7 +411,6 @@ fn run<M: Mode>(
         // sentinel, which never advances `pc`.
         let op = unsafe { *ops.get_unchecked(pc) };
         pc += 1;
-        count += 1;
         match op.kind {
             Kind::Add64I => d!(op) = d!(op).wrapping_add(op.imm),
             Kind::Add64R => d!(op) = d!(op).wrapping_add(s!(op)),
@@ -594,8 +628,11 @@ fn run<M: Mode>(
 
             Kind::CallHelper => {
                 let helper = &prog.helpers[op.off as usize];
-                if let Some(r0) = call_helper(&mut mode, helper, &mut regs, op.pc)? {
-                    return Ok(Outcome { r0, insns: count });
+                if let Some(r0) = call_helper(&mut mode, helper, &mut regs, here!())? {
+                    return Ok(Outcome {
+                        r0,
+                        insns: executed!(),
+                    });
                 }
             }
             Kind::CallX => {
@@ -603,17 +640,17 @@ fn run<M: Mode>(
                 let helper = u32::try_from(id)
                     .ok()
                     .and_then(|id| prog.registry.get(id))
-                    .ok_or(RunError::UnknownHelper {
-                        pc: op.pc as usize,
-                        id,
-                    })?;
-                if let Some(r0) = call_helper(&mut mode, helper, &mut regs, op.pc)? {
-                    return Ok(Outcome { r0, insns: count });
+                    .ok_or(RunError::UnknownHelper { pc: here!(), id })?;
+                if let Some(r0) = call_helper(&mut mode, helper, &mut regs, here!())? {
+                    return Ok(Outcome {
+                        r0,
+                        insns: executed!(),
+                    });
                 }
             }
             Kind::CallLocal => {
                 if depth + 1 >= MAX_CALL_FRAMES {
-                    return Err(RunError::CallDepth { pc: op.pc as usize });
+                    return Err(RunError::CallDepth { pc: here!() });
                 }
                 frames[depth] = Frame {
                     ret: pc,
@@ -628,17 +665,19 @@ fn run<M: Mode>(
                 if depth == 0 {
                     return Ok(Outcome {
                         r0: regs[0],
-                        insns: count,
+                        insns: executed!(),
                     });
                 }
                 depth -= 1;
                 let frame = frames[depth];
+                count += (pc - block) as u64;
                 pc = frame.ret;
+                block = pc;
                 regs[6..10].copy_from_slice(&frame.callee_saved);
                 regs[10] = stack_top - (depth * STACK_SIZE) as u64;
                 mode.set_stack_floor(regs[10] - STACK_SIZE as u64);
             }
-            Kind::FellOff => return Err(RunError::FellOffEnd { pc: op.pc as usize }),
+            Kind::FellOff => return Err(RunError::FellOffEnd { pc: here!() }),
         }
     }
 }
@@ -649,7 +688,7 @@ fn call_helper<M: Mode>(
     mode: &mut M,
     helper: &Helper,
     regs: &mut [u64; 16],
-    pc: u32,
+    pc: usize,
 ) -> Result<Option<u64>, RunError> {
     let mut cx = HelperContext {
         regions: mode.regions(),
@@ -661,11 +700,31 @@ fn call_helper<M: Mode>(
         }
         Err(Interrupt::Exit(v)) => Ok(Some(v)),
         Err(Interrupt::Fault(message)) => Err(RunError::HelperFault {
-            pc: pc as usize,
+            pc,
             id: helper.id,
             name: helper.name.to_string(),
             message,
         }),
+    }
+}
+
+/// Slot index of the op before `pc`. Out of line: only errors need it, and
+/// inlined it would tie up a register across the whole dispatch loop.
+#[cold]
+#[inline(never)]
+fn slot_of(prog: &Program, pc: usize) -> usize {
+    prog.slot_of_op[pc - 1] as usize
+}
+
+/// Built out of line: the error is large, and the hot path should not carry it.
+#[cold]
+#[inline(never)]
+fn out_of_bounds(pc: usize, access: Access, addr: u64, size: u64) -> RunError {
+    RunError::OutOfBounds {
+        pc,
+        access,
+        addr,
+        size,
     }
 }
 

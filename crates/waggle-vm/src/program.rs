@@ -7,6 +7,7 @@
 //! are pre-extended to 64 bits, and helper ids are resolved to table slots.
 
 use crate::helpers::{Helper, HelperRegistry};
+use crate::interp::MAX_CALL_FRAMES;
 use std::sync::Arc;
 use thiserror::Error;
 use waggle_isa::{
@@ -78,7 +79,7 @@ kinds! {
     FellOff,
 }
 
-/// One pre-decoded instruction.
+/// One pre-decoded instruction: 16 bytes, so four share a cache line.
 ///
 /// `off` is the memory offset of loads, stores and atomics, or the absolute
 /// target op of jumps and local calls, or the helper slot of helper calls.
@@ -89,11 +90,12 @@ pub(crate) struct Op {
     pub kind: Kind,
     pub dst: u8,
     pub src: u8,
-    /// Original slot index, for error messages.
-    pub pc: u32,
     pub off: i32,
     pub imm: u64,
 }
+
+// The dispatch loop copies one `Op` per instruction; keep it at 16 bytes.
+const _: () = assert!(size_of::<Op>() == 16);
 
 /// A program ready to run: its pre-decoded ops and resolved helpers.
 ///
@@ -103,12 +105,17 @@ pub(crate) struct Op {
 #[derive(Debug, Clone)]
 pub struct Program {
     pub(crate) ops: Box<[Op]>,
+    /// Original slot index of each op, for error messages (kept out of `Op`
+    /// to keep it small).
+    pub(crate) slot_of_op: Box<[u32]>,
     /// Helpers named by direct calls, indexed by `Op::off` of `CallHelper`.
     pub(crate) helpers: Box<[Helper]>,
     /// The whole registry, for `callx`, whose target is known only at run time.
     pub(crate) registry: Arc<HelperRegistry>,
     /// Slot count of the original program.
     slots: usize,
+    /// Stack frames the program can use: 1 without local calls, else all.
+    pub(crate) frames: usize,
 }
 
 impl Program {
@@ -150,7 +157,6 @@ impl Program {
                 kind: Kind::Exit,
                 dst: 0,
                 src: 0,
-                pc: pc as u32,
                 off: 0,
                 imm: 0,
             };
@@ -312,12 +318,19 @@ impl Program {
             kind: Kind::FellOff,
             dst: 0,
             src: 0,
-            pc: slots as u32,
             off: 0,
             imm: 0,
         });
+        let slot_of_op = insns
+            .iter()
+            .map(|&(pc, _)| pc as u32)
+            .chain([slots as u32])
+            .collect();
+        let has_calls = ops.iter().any(|op| op.kind == Kind::CallLocal);
         Ok(Program {
+            frames: if has_calls { MAX_CALL_FRAMES } else { 1 },
             ops: ops.into_boxed_slice(),
+            slot_of_op,
             helpers: helpers.into_boxed_slice(),
             registry,
             slots,
