@@ -5,6 +5,7 @@
 //! once when a program is prepared, so a call costs one indirect jump.
 
 use crate::memory::{Access, Region, Regions};
+use std::any::Any;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
@@ -12,7 +13,7 @@ use std::sync::Arc;
 use thiserror::Error;
 
 /// Why a helper did not return a value to the program.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[derive(Debug, Clone, Error)]
 pub enum Interrupt {
     /// End the whole program now, as if it returned this value.
     #[error("program ended by helper with {0:#x}")]
@@ -21,6 +22,11 @@ pub enum Interrupt {
     /// stops with this message.
     #[error("{0}")]
     Fault(String),
+    /// Continue in another program, on the same context and stack frame
+    /// (`bpf_tail_call` succeeded). The helper decides whether the call may
+    /// happen (Linux allows 33 in a chain: see [`HelperContext::tail_calls`]).
+    #[error("tail call")]
+    TailCall(Arc<crate::Program>),
 }
 
 /// What a helper returns: the program's new `r0`, or an interrupt.
@@ -83,11 +89,18 @@ impl HelperRegistry {
     }
 }
 
-/// A helper's view of the running program: its memory, checked when the
-/// program runs in checked mode.
+/// A helper's view of the running program: its memory (checked when the
+/// program runs in checked mode), the embedding runtime's state for this run,
+/// and the program itself, for callbacks.
 pub struct HelperContext<'a> {
     /// `None` in unchecked mode, where the verifier vouched for every pointer.
     pub(crate) regions: Option<&'a mut Regions>,
+    pub(crate) env: Option<&'a mut dyn Any>,
+    pub(crate) prog: &'a crate::Program,
+    pub(crate) tail_calls: u32,
+    pub(crate) opts: &'a crate::RunOptions,
+    /// Instructions run by callbacks during this helper call.
+    pub(crate) callback_insns: u64,
 }
 
 /// A pointer argument that does not point into memory the program may touch.
@@ -106,6 +119,17 @@ impl From<BadPointer> for Interrupt {
 }
 
 impl<'a> HelperContext<'a> {
+    /// The runtime state handed to the run with [`crate::Input::with_env`],
+    /// if it is a `T`.
+    pub fn env<T: 'static>(&mut self) -> Option<&mut T> {
+        self.env.as_deref_mut()?.downcast_mut()
+    }
+
+    /// How many tail calls the running chain has made so far.
+    pub fn tail_calls(&self) -> u32 {
+        self.tail_calls
+    }
+
     /// Whether the program runs in checked mode.
     pub fn is_checked(&self) -> bool {
         self.regions.is_some()

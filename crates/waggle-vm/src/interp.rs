@@ -7,13 +7,16 @@
 //! width, 32-bit results are zero-extended, signed division of the minimum by
 //! -1 wraps.
 
-use crate::helpers::{Helper, HelperContext, Interrupt};
+use crate::helpers::{HelperContext, Interrupt};
 use crate::memory::{Access, Region, Regions};
+use crate::program::FUNC_REF_TAG;
 use crate::program::{Kind, Op, Program};
+use std::any::Any;
 use std::marker::PhantomData;
 use std::mem::MaybeUninit;
 use std::ptr;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
 use thiserror::Error;
 
 /// Bytes of stack per call frame, as in Linux.
@@ -50,6 +53,10 @@ pub enum RunError {
     NoPacket { pc: usize },
     #[error("instruction {pc}: execution ran past the last instruction")]
     FellOffEnd { pc: usize },
+    #[error("instruction {pc}: tail calls are supported from the main program only, not from a subprogram")]
+    TailCallInSubprogram { pc: usize },
+    #[error("callback reference {0:#x} names no function of this program")]
+    BadCallback(u64),
 }
 
 /// A finished run.
@@ -75,9 +82,11 @@ pub struct RunOptions {
 ///
 /// The lifetime ties the input to the memory it points at, so the memory stays
 /// borrowed for the whole run.
-#[derive(Debug, Clone)]
 pub struct Input<'a> {
     args: [u64; 5],
+    /// State of the embedding runtime that its helpers reach through
+    /// [`HelperContext::env`] (trace output, the packet being processed, ...).
+    env: Option<&'a mut dyn Any>,
     /// The memory of [`Input::memory`], apart from `granted` so that the
     /// common input costs no allocation.
     memory: Option<Region>,
@@ -86,10 +95,23 @@ pub struct Input<'a> {
     _mem: PhantomData<&'a mut [u8]>,
 }
 
+impl std::fmt::Debug for Input<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Input")
+            .field("args", &self.args)
+            .field("memory", &self.memory)
+            .field("granted", &self.granted)
+            .field("packet", &self.packet)
+            .field("env", &self.env.is_some())
+            .finish()
+    }
+}
+
 impl Default for Input<'_> {
     fn default() -> Self {
         Input {
             args: [0; 5],
+            env: None,
             memory: None,
             granted: Vec::new(),
             packet: None,
@@ -117,6 +139,12 @@ impl<'a> Input<'a> {
             input.packet = Some(region);
         }
         input
+    }
+
+    /// Hands `env` to the run's helpers (see [`HelperContext::env`]).
+    pub fn with_env(mut self, env: &'a mut dyn Any) -> Input<'a> {
+        self.env = Some(env);
+        self
     }
 
     /// Sets argument registers `r1`..`r5`.
@@ -192,14 +220,18 @@ struct Frame {
 impl Program {
     /// Runs the program, bounds-checking every memory access. Safe for any
     /// program: a violation stops the run with [`RunError::OutOfBounds`].
-    pub fn run_checked(&self, input: Input<'_>, opts: &RunOptions) -> Result<Outcome, RunError> {
+    pub fn run_checked(
+        &self,
+        mut input: Input<'_>,
+        opts: &RunOptions,
+    ) -> Result<Outcome, RunError> {
         let mut stack = Stack::new(self.frames);
         let mut regions = Regions::new(stack.frame_region(0));
         for r in input.memory.iter().chain(&input.granted) {
             // SAFETY: `Input` holds the borrow of this memory for the run.
             unsafe { regions.grant(*r) };
         }
-        run(self, &input, opts, &mut stack, Checked(regions))
+        run(self, 0, &mut input, opts, &mut stack, Checked(regions))
     }
 
     /// Runs the program with no memory checks.
@@ -209,11 +241,11 @@ impl Program {
     /// regions and what helpers hand out. That is what the verifier proves.
     pub unsafe fn run_unchecked(
         &self,
-        input: Input<'_>,
+        mut input: Input<'_>,
         opts: &RunOptions,
     ) -> Result<Outcome, RunError> {
         let mut stack = Stack::new(self.frames);
-        run(self, &input, opts, &mut stack, Unchecked)
+        run(self, 0, &mut input, opts, &mut stack, Unchecked)
     }
 }
 
@@ -262,14 +294,22 @@ unsafe fn store<T>(addr: u64, v: T) {
     ptr::write_unaligned(addr as *mut T, v)
 }
 
+/// Runs `prog` from op `start` (0 for the program, a subprogram's first op
+/// for callbacks).
 fn run<M: Mode>(
     prog: &Program,
-    input: &Input<'_>,
+    start: usize,
+    input: &mut Input<'_>,
     opts: &RunOptions,
     stack: &mut Stack,
     mut mode: M,
 ) -> Result<Outcome, RunError> {
-    let ops: &[Op] = &prog.ops;
+    // A tail call replaces the running program; `tail_target` keeps the new
+    // one alive while `prog` and `ops` borrow from it.
+    let mut tail_target: Option<Arc<Program>>;
+    let mut tail_calls = 0u32;
+    let mut prog = prog;
+    let mut ops: &[Op] = &prog.ops;
     let budget = opts.budget.unwrap_or(u64::MAX);
     let stack_top = stack.top();
     // 16 entries so that masking a register number with 0xf needs no bounds
@@ -279,13 +319,13 @@ fn run<M: Mode>(
     regs[10] = stack_top;
     let mut frames = [Frame::default(); MAX_CALL_FRAMES];
     let mut depth = 0usize;
-    let mut pc = 0usize;
+    let mut pc = start;
     // Instructions are counted per straight-line stretch, not one by one:
     // `block` is the op index where the current stretch began, and `count`
     // holds the instructions of the stretches before it. This keeps a
     // per-instruction counter out of the dispatch loop.
     let mut count = 0u64;
-    let mut block = 0usize;
+    let mut block = start;
 
     macro_rules! d {
         ($op:expr) => {
@@ -626,26 +666,58 @@ fn run<M: Mode>(
             Kind::LdIndH => ld_packet!(op, u16, (op.imm as i32).wrapping_add(s!(op) as i32)),
             Kind::LdIndW => ld_packet!(op, u32, (op.imm as i32).wrapping_add(s!(op) as i32)),
 
-            Kind::CallHelper => {
-                let helper = &prog.helpers[op.off as usize];
-                if let Some(r0) = call_helper(&mut mode, helper, &mut regs, here!())? {
-                    return Ok(Outcome {
-                        r0,
-                        insns: executed!(),
-                    });
-                }
-            }
-            Kind::CallX => {
-                let id = d!(op);
-                let helper = u32::try_from(id)
-                    .ok()
-                    .and_then(|id| prog.registry.get(id))
-                    .ok_or(RunError::UnknownHelper { pc: here!(), id })?;
-                if let Some(r0) = call_helper(&mut mode, helper, &mut regs, here!())? {
-                    return Ok(Outcome {
-                        r0,
-                        insns: executed!(),
-                    });
+            Kind::CallHelper | Kind::CallX => {
+                let helper = if op.kind == Kind::CallHelper {
+                    &prog.helpers[op.off as usize]
+                } else {
+                    let id = d!(op);
+                    u32::try_from(id)
+                        .ok()
+                        .and_then(|id| prog.registry.get(id))
+                        .ok_or(RunError::UnknownHelper { pc: here!(), id })?
+                };
+                let mut cx = HelperContext {
+                    regions: mode.regions(),
+                    env: input.env.as_deref_mut(),
+                    prog,
+                    tail_calls,
+                    opts,
+                    callback_insns: 0,
+                };
+                let result = (helper.func)(&mut cx, [regs[1], regs[2], regs[3], regs[4], regs[5]]);
+                count += cx.callback_insns;
+                match result {
+                    Ok(v) => regs[0] = v,
+                    Err(Interrupt::Exit(r0)) => {
+                        return Ok(Outcome {
+                            r0,
+                            insns: executed!(),
+                        })
+                    }
+                    Err(Interrupt::TailCall(next)) => {
+                        if depth != 0 {
+                            return Err(RunError::TailCallInSubprogram { pc: here!() });
+                        }
+                        count += (pc - block) as u64;
+                        tail_calls += 1;
+                        tail_target = Some(next);
+                        prog = tail_target.as_deref().expect("just set");
+                        ops = &prog.ops;
+                        pc = 0;
+                        block = 0;
+                        // The new program starts with only its context, in r1,
+                        // on the same stack frame, as in Linux.
+                        regs[2..10].fill(0);
+                        mode.set_stack_floor(stack_top - STACK_SIZE as u64);
+                    }
+                    Err(Interrupt::Fault(message)) => {
+                        return Err(RunError::HelperFault {
+                            pc: here!(),
+                            id: helper.id,
+                            name: helper.name.to_string(),
+                            message,
+                        })
+                    }
                 }
             }
             Kind::CallLocal => {
@@ -682,29 +754,54 @@ fn run<M: Mode>(
     }
 }
 
-/// Calls `helper` with `r1`..`r5` and sets `r0`. Returns `Some(r0)` when the
-/// helper ends the program.
-fn call_helper<M: Mode>(
-    mode: &mut M,
-    helper: &Helper,
-    regs: &mut [u64; 16],
-    pc: usize,
-) -> Result<Option<u64>, RunError> {
-    let mut cx = HelperContext {
-        regions: mode.regions(),
-    };
-    match (helper.func)(&mut cx, [regs[1], regs[2], regs[3], regs[4], regs[5]]) {
-        Ok(v) => {
-            regs[0] = v;
-            Ok(None)
+impl HelperContext<'_> {
+    /// Runs the program's function `func` (a function reference the program
+    /// loaded with LD_IMM64, as `bpf_loop` and `bpf_for_each_map_elem`
+    /// receive it) with `args` in `r1`..`r5`, on a stack of its own, in the
+    /// mode of the calling run; returns its `r0`.
+    pub fn call_function(&mut self, func: u64, args: [u64; 5]) -> Result<u64, Interrupt> {
+        let start = func
+            .checked_sub(FUNC_REF_TAG)
+            .filter(|&i| self.prog.func_entries.contains(&(i as u32)))
+            .ok_or_else(|| Interrupt::Fault(RunError::BadCallback(func).to_string()))?
+            as usize;
+        let mut stack = Stack::new(MAX_CALL_FRAMES);
+        let mut input = Input {
+            args,
+            env: self.env.as_deref_mut(),
+            ..Input::default()
+        };
+        let result = match self.regions.as_deref_mut() {
+            Some(outer) => {
+                // The callback may touch what its caller may: pointers to the
+                // caller's stack are its usual argument.
+                let mut regions = Regions::new(stack.frame_region(0));
+                for r in outer.iter() {
+                    // SAFETY: the outer run keeps these regions valid.
+                    unsafe { regions.grant(*r) };
+                }
+                run(
+                    self.prog,
+                    start,
+                    &mut input,
+                    self.opts,
+                    &mut stack,
+                    Checked(regions),
+                )
+            }
+            // The calling run is unchecked: the verifier vouched for the whole
+            // program, callbacks included.
+            None => run(
+                self.prog, start, &mut input, self.opts, &mut stack, Unchecked,
+            ),
+        };
+        match result {
+            Ok(out) => {
+                self.callback_insns += out.insns;
+                Ok(out.r0)
+            }
+            Err(e) => Err(Interrupt::Fault(format!("in callback: {e}"))),
         }
-        Err(Interrupt::Exit(v)) => Ok(Some(v)),
-        Err(Interrupt::Fault(message)) => Err(RunError::HelperFault {
-            pc,
-            id: helper.id,
-            name: helper.name.to_string(),
-            message,
-        }),
     }
 }
 

@@ -30,4 +30,4 @@ mod program;
 pub use helpers::{HelperContext, HelperRegistry, HelperResult, Interrupt};
 pub use interp::{Input, Outcome, RunError, RunOptions, MAX_CALL_FRAMES, STACK_SIZE};
 pub use memory::{Access, Region};
-pub use program::{PrepareError, Program};
+pub use program::{PrepareError, Program, FUNC_REF_TAG};

@@ -75,6 +75,10 @@ impl Regions {
         self.list.push(region);
     }
 
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Region> {
+        self.list.iter()
+    }
+
     pub(crate) fn set_stack_floor(&mut self, floor: u64) {
         self.list[0].start = floor;
     }

@@ -97,6 +97,12 @@ pub(crate) struct Op {
 // The dispatch loop copies one `Op` per instruction; keep it at 16 bytes.
 const _: () = assert!(size_of::<Op>() == 16);
 
+/// The value LD_IMM64 loads for a function reference (`BPF_PSEUDO_FUNC`):
+/// this tag plus the function's op index. It is no dereferenceable address
+/// (non-canonical on x86-64 and aarch64), only a handle for helpers that take
+/// callbacks, as the verifier allows no other use.
+pub const FUNC_REF_TAG: u64 = 0xbf00_0000_0000_0000;
+
 /// A program ready to run: its pre-decoded ops and resolved helpers.
 ///
 /// Preparation fails on anything the interpreter cannot run (unknown helper,
@@ -116,6 +122,9 @@ pub struct Program {
     slots: usize,
     /// Stack frames the program can use: 1 without local calls, else all.
     pub(crate) frames: usize,
+    /// Op indices where functions start (the program, local call targets,
+    /// function references): the only valid callback targets.
+    pub(crate) func_entries: Box<[u32]>,
 }
 
 impl Program {
@@ -151,6 +160,7 @@ impl Program {
         };
 
         let mut helpers: Vec<Helper> = Vec::new();
+        let mut func_refs: Vec<u32> = Vec::new();
         let mut ops = Vec::with_capacity(insns.len() + 1);
         for &(pc, insn) in insns {
             let mut op = Op {
@@ -259,6 +269,11 @@ impl Program {
                     op.kind = Kind::LdImm64;
                     op.imm = match value {
                         LdImm64::Imm(v) => v,
+                        LdImm64::Func(off) => {
+                            let entry = target(pc, off as i64);
+                            func_refs.push(entry as u32);
+                            FUNC_REF_TAG | entry as u64
+                        }
                         other => {
                             return Err(PrepareError::UnresolvedLdImm64 {
                                 pc,
@@ -327,8 +342,19 @@ impl Program {
             .chain([slots as u32])
             .collect();
         let has_calls = ops.iter().any(|op| op.kind == Kind::CallLocal);
+        let mut func_entries: Vec<u32> = std::iter::once(0)
+            .chain(func_refs)
+            .chain(
+                ops.iter()
+                    .filter(|op| op.kind == Kind::CallLocal)
+                    .map(|op| op.off as u32),
+            )
+            .collect();
+        func_entries.sort_unstable();
+        func_entries.dedup();
         Ok(Program {
             frames: if has_calls { MAX_CALL_FRAMES } else { 1 },
+            func_entries: func_entries.into_boxed_slice(),
             ops: ops.into_boxed_slice(),
             slot_of_op,
             helpers: helpers.into_boxed_slice(),
