@@ -1,0 +1,276 @@
+//! Running a loaded program once, as Linux's `BPF_PROG_TEST_RUN` does: on a
+//! packet for XDP and skb programs, on raw memory for the others.
+
+use crate::context::{layout, CtxKind};
+use crate::env::{PacketState, Redirect, RunEnv};
+use crate::loader::{LoadedObject, LoadedProgram};
+use std::time::{Duration, Instant};
+use thiserror::Error;
+use waggle_vm::{Input, Region, RunOptions};
+
+/// Room before the packet, as Linux's `XDP_PACKET_HEADROOM`, so programs can
+/// grow the packet at its head.
+pub const HEADROOM: usize = 256;
+/// Room after the packet (Linux keeps `skb_shared_info` there; programs may
+/// grow the packet into it with `bpf_xdp_adjust_tail`).
+pub const TAILROOM: usize = 320;
+/// Ethernet header length: socket filters see the packet from the network
+/// header on, as in Linux.
+const ETH_HLEN: usize = 14;
+
+/// How to run.
+#[derive(Debug, Clone, Copy)]
+pub struct RunConfig {
+    /// Stop after this many instructions.
+    pub budget: Option<u64>,
+    /// The per-CPU slot this run uses.
+    pub cpu: u32,
+    /// `ingress_ifindex` (and `ifindex` for skb programs).
+    pub ifindex: u32,
+    /// `rx_queue_index` of XDP programs.
+    pub rx_queue: u32,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig {
+            budget: Some(100_000_000),
+            cpu: 0,
+            ifindex: 1,
+            rx_queue: 0,
+        }
+    }
+}
+
+/// The outcome of one run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunResult {
+    /// `r0`: the verdict of XDP and TC programs, the bytes to keep for socket
+    /// filters.
+    pub retval: u64,
+    /// Instructions executed.
+    pub insns: u64,
+    /// The packet after the run (XDP and skb programs), as Linux's test run
+    /// returns it.
+    pub packet: Option<Vec<u8>>,
+    /// `bpf_trace_printk` lines, in order.
+    pub trace: Vec<String>,
+    /// Where the program redirected the packet, if it did.
+    pub redirect: Option<Redirect>,
+    /// Wall time of the run itself.
+    pub duration: Duration,
+}
+
+/// Why a run failed.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum RunError {
+    #[error("program `{program}`: {error}")]
+    Vm {
+        program: String,
+        error: waggle_vm::RunError,
+    },
+    #[error("program `{program}` takes a packet (it is a {kind} program); give it packet data")]
+    NeedsPacket { program: String, kind: &'static str },
+    #[error("program `{program}` is a {kind} program and runs on raw context memory, not a packet")]
+    NotPacket { program: String, kind: &'static str },
+    #[error("packet of {len} bytes is too short for a {kind} program (at least {min})")]
+    PacketTooShort {
+        len: usize,
+        min: usize,
+        kind: &'static str,
+    },
+}
+
+impl LoadedObject {
+    fn env(&self, cfg: &RunConfig, packet: Option<PacketState>) -> RunEnv {
+        RunEnv {
+            shared: self.shared.clone(),
+            cpu: cfg.cpu % self.cpus.max(1),
+            trace: Vec::new(),
+            packet,
+            redirect: None,
+        }
+    }
+
+    /// Runs `prog` on a copy of `packet` (an Ethernet frame). XDP programs see
+    /// the whole frame; TC programs too; socket filters see it from the
+    /// network header on, as in Linux's test run.
+    pub fn run_packet(
+        &self,
+        prog: &LoadedProgram,
+        packet: &[u8],
+        cfg: &RunConfig,
+    ) -> Result<RunResult, RunError> {
+        let kind = prog.prog_type.name();
+        let skip = match prog.ctx {
+            CtxKind::Raw => {
+                return Err(RunError::NotPacket {
+                    program: prog.name.clone(),
+                    kind,
+                })
+            }
+            CtxKind::SkbSocket => ETH_HLEN,
+            CtxKind::Xdp | CtxKind::SkbTc => 0,
+        };
+        if packet.len() < ETH_HLEN {
+            return Err(RunError::PacketTooShort {
+                len: packet.len(),
+                min: ETH_HLEN,
+                kind,
+            });
+        }
+        let mut frame = vec![0u8; HEADROOM + packet.len() + TAILROOM];
+        frame[HEADROOM..HEADROOM + packet.len()].copy_from_slice(packet);
+        let buf = frame.as_mut_ptr() as u64;
+        let data = buf + (HEADROOM + skip) as u64;
+        let data_end = buf + (HEADROOM + packet.len()) as u64;
+
+        // The context: the UAPI structure, then the packet pointers.
+        let size = match prog.ctx {
+            CtxKind::Xdp => layout::XDP_SIZE,
+            _ => layout::SKB_SIZE,
+        };
+        let mut ctx = vec![0u64; size / 8];
+        let ctx_addr = ctx.as_mut_ptr() as u64;
+        {
+            // SAFETY: `ctx` is `size` bytes, viewed as bytes to fill fields.
+            let bytes = unsafe { std::slice::from_raw_parts_mut(ctx_addr as *mut u8, size) };
+            let put32 = |b: &mut [u8], off: usize, v: u32| b[off..off + 4].copy_from_slice(&v.to_le_bytes());
+            let put64 = |b: &mut [u8], off: usize, v: u64| b[off..off + 8].copy_from_slice(&v.to_le_bytes());
+            match prog.ctx {
+                CtxKind::Xdp => {
+                    put32(bytes, layout::XDP_MD_INGRESS_IFINDEX, cfg.ifindex);
+                    put32(bytes, layout::XDP_MD_RX_QUEUE_INDEX, cfg.rx_queue);
+                    put64(bytes, layout::XDP_DATA, data);
+                    put64(bytes, layout::XDP_DATA_END, data_end);
+                    put64(bytes, layout::XDP_DATA_META, data);
+                }
+                _ => {
+                    let len = (data_end - data) as u32;
+                    put32(bytes, layout::SKB_LEN, len);
+                    put32(bytes, layout::SKB_WIRE_LEN, packet.len() as u32);
+                    // skb->protocol is the EtherType in network byte order.
+                    let proto = u16::from_ne_bytes([packet[12], packet[13]]);
+                    put32(bytes, layout::SKB_PROTOCOL, proto as u32);
+                    put32(bytes, layout::SKB_INGRESS_IFINDEX, cfg.ifindex);
+                    put32(bytes, layout::SKB_IFINDEX, cfg.ifindex);
+                    put64(bytes, layout::SKB_DATA, data);
+                    put64(bytes, layout::SKB_DATA_END, data_end);
+                    put64(bytes, layout::SKB_DATA_META, data);
+                }
+            }
+        }
+
+        // Regions, in the order the run's region indices follow: 0 the
+        // stack, 1 the context, 2 the packet, then global data.
+        let ctx_writable = prog.ctx != CtxKind::Xdp;
+        let packet_region = Region::new(data, data_end - data, true);
+        let packet_state = PacketState {
+            kind: prog.ctx,
+            ctx: ctx_addr,
+            buf,
+            buf_len: frame.len() as u64,
+            region: 2,
+        };
+        let mut env = self.env(cfg, Some(packet_state));
+        // SAFETY: `ctx` and `frame` live until the run ends; global-data
+        // values live as long as `self`.
+        let mut input = unsafe {
+            Input::empty()
+                .with_args([ctx_addr, 0, 0, 0, 0])
+                .grant(Region::new(ctx_addr, size as u64, ctx_writable))
+                .grant(packet_region)
+                .with_packet(packet_region)
+        };
+        for r in &self.static_regions {
+            // SAFETY: as above.
+            input = unsafe { input.grant(*r) };
+        }
+        let result = self.execute(prog, input.with_env(&mut env), cfg)?;
+
+        // The packet as the program left it.
+        // SAFETY: `ctx` holds the packet pointers, kept inside `frame` by the
+        // helpers that move them.
+        let (start, end) = unsafe {
+            let p = ctx_addr as *const u8;
+            let (d, e) = match prog.ctx {
+                CtxKind::Xdp => (layout::XDP_DATA, layout::XDP_DATA_END),
+                _ => (layout::SKB_DATA, layout::SKB_DATA_END),
+            };
+            (
+                (p.add(d) as *const u64).read_unaligned(),
+                (p.add(e) as *const u64).read_unaligned(),
+            )
+        };
+        let lo = (start.saturating_sub(buf) as usize).min(frame.len());
+        let hi = (end.saturating_sub(buf) as usize).clamp(lo, frame.len());
+        let mut out = frame[lo..hi].to_vec();
+        if prog.ctx == CtxKind::SkbSocket {
+            // Linux returns the frame with the link-layer header it skipped,
+            // zeroed.
+            let mut full = vec![0u8; ETH_HLEN];
+            full.append(&mut out);
+            out = full;
+        }
+        drop(frame);
+        Ok(RunResult {
+            packet: Some(out),
+            trace: std::mem::take(&mut env.trace),
+            redirect: env.redirect.take(),
+            ..result
+        })
+    }
+
+    /// Runs `prog` with `r1` pointing at `ctx` (tracing and other programs
+    /// whose context is raw memory).
+    pub fn run_raw(
+        &self,
+        prog: &LoadedProgram,
+        ctx: &mut [u8],
+        cfg: &RunConfig,
+    ) -> Result<RunResult, RunError> {
+        if prog.ctx != CtxKind::Raw {
+            return Err(RunError::NeedsPacket {
+                program: prog.name.clone(),
+                kind: prog.prog_type.name(),
+            });
+        }
+        let mut env = self.env(cfg, None);
+        let region = Region::of_slice(ctx, true);
+        let args = [if ctx.is_empty() { 0 } else { region.start }, 0, 0, 0, 0];
+        // SAFETY: `ctx` is borrowed for the whole run; global data lives as
+        // long as `self`.
+        let mut input = unsafe { Input::empty().with_args(args).grant(region) };
+        for r in &self.static_regions {
+            // SAFETY: as above.
+            input = unsafe { input.grant(*r) };
+        }
+        let result = self.execute(prog, input.with_env(&mut env), cfg)?;
+        Ok(RunResult {
+            trace: std::mem::take(&mut env.trace),
+            redirect: env.redirect.take(),
+            ..result
+        })
+    }
+
+    /// Runs in checked mode: no verifier stands behind these programs yet.
+    fn execute(&self, prog: &LoadedProgram, input: Input<'_>, cfg: &RunConfig) -> Result<RunResult, RunError> {
+        let opts = RunOptions { budget: cfg.budget };
+        let start = Instant::now();
+        let out = prog
+            .program
+            .run_checked(input, &opts)
+            .map_err(|error| RunError::Vm {
+                program: prog.name.clone(),
+                error,
+            })?;
+        Ok(RunResult {
+            retval: out.r0,
+            insns: out.insns,
+            packet: None,
+            trace: Vec::new(),
+            redirect: None,
+            duration: start.elapsed(),
+        })
+    }
+}
