@@ -16,6 +16,7 @@
 //!
 //! Every error names the object, the section and the reason.
 
+mod btf_maps;
 mod elf;
 mod error;
 mod link;
@@ -31,7 +32,29 @@ use error::Ctx;
 use link::{Code, Func, Linker};
 use maps::MapOrigin;
 use std::collections::HashMap;
+use waggle_btf::{Btf, BtfExt};
 use waggle_isa::{decode_slots, RawInsn};
+
+/// A source line from BTF line information.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceLine {
+    pub file: String,
+    pub line: u32,
+    pub column: u32,
+    /// The line's text as the compiler recorded it.
+    pub text: String,
+}
+
+/// Which type information CO-RE relocations are resolved against.
+#[derive(Clone, Copy)]
+pub enum CoreTarget<'a> {
+    /// Waggle's own types (`waggle_btf::waggle_types`): for the userspace
+    /// runtime.
+    Waggle,
+    /// Other type information, such as the running kernel's
+    /// `/sys/kernel/btf/vmlinux`.
+    Btf(&'a Btf),
+}
 
 /// A program of an object, linked and relocated.
 #[derive(Debug, Clone)]
@@ -43,6 +66,9 @@ pub struct ProgramDef {
     pub prog_type: ProgramType,
     /// Instructions, the program's own first, then its subprograms.
     pub insns: Vec<RawInsn>,
+    /// Source line of each instruction that starts one, from BTF line info
+    /// (empty when the object has none).
+    pub lines: Vec<Option<SourceLine>>,
 }
 
 /// A loaded object.
@@ -57,11 +83,23 @@ pub struct Object {
     /// Maps, in the order LD_IMM64 map indices refer to them.
     pub maps: Vec<MapDef>,
     pub programs: Vec<ProgramDef>,
+    /// The object's BTF, when it has one.
+    pub btf: Option<Btf>,
 }
 
 impl Object {
-    /// Parses and links the object in `data`; `name` appears in errors.
+    /// Parses and links the object in `data`, resolving CO-RE relocations
+    /// against Waggle's own types; `name` appears in errors.
     pub fn parse(name: &str, data: &[u8]) -> Result<Object, ObjectError> {
+        Object::parse_for(name, data, CoreTarget::Waggle)
+    }
+
+    /// [`Object::parse`] with CO-RE relocations resolved against `target`.
+    pub fn parse_for(
+        name: &str,
+        data: &[u8],
+        target: CoreTarget<'_>,
+    ) -> Result<Object, ObjectError> {
         let ctx = Ctx {
             object: name.to_string(),
         };
@@ -79,22 +117,37 @@ impl Object {
             .and_then(|s| s.data.get(..4))
             .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")));
 
-        let (code, entries) = collect_code(&ctx, &elf)?;
+        let btf_err = |section: &str, e: String| ctx.err(Some(section), ErrorKind::Btf(e));
+        let btf = match elf.section_by_kind(&SectionKind::Btf) {
+            Some(s) => Some(Btf::parse(&s.data).map_err(|e| btf_err(&s.name, e.to_string()))?),
+            None => None,
+        };
+        let btf_ext = match (elf.section_by_kind(&SectionKind::BtfExt), &btf) {
+            (Some(s), Some(btf)) => {
+                Some(BtfExt::parse(&s.data, btf).map_err(|e| btf_err(&s.name, e.to_string()))?)
+            }
+            _ => None,
+        };
+
+        let (mut code, entries) = collect_code(&ctx, &elf)?;
+        if let (Some(btf), Some(ext)) = (&btf, &btf_ext) {
+            let waggle;
+            let target = match target {
+                CoreTarget::Waggle => {
+                    waggle = waggle_btf::waggle_types();
+                    &waggle
+                }
+                CoreTarget::Btf(t) => t,
+            };
+            relocate_core(&ctx, &elf, &mut code, btf, ext, target)?;
+        }
 
         let mut map_list: Vec<(MapOrigin, MapDef)> = Vec::new();
         if let Some(s) = elf.section_by_kind(&SectionKind::LegacyMaps) {
             map_list.extend(maps::legacy_maps(&ctx, &elf, s)?);
         }
         if let Some(s) = elf.section_by_kind(&SectionKind::BtfMaps) {
-            if elf
-                .symbols_in(s.index)
-                .any(|(_, sym)| sym.kind == SymbolKind::Object)
-            {
-                return Err(ctx.err(
-                    Some(&s.name),
-                    ErrorKind::Btf("BTF-defined maps are not supported yet".into()),
-                ));
-            }
+            map_list.extend(btf_maps::btf_maps(&ctx, &elf, s, btf.as_ref())?);
         }
         map_list.extend(maps::data_maps(&elf));
         let (origins, map_defs): (Vec<_>, Vec<_>) = map_list.into_iter().unzip();
@@ -132,11 +185,16 @@ impl Object {
                     },
                 )
             })?;
+            let lines = match (&btf, &btf_ext) {
+                (Some(btf), Some(ext)) => source_lines(&elf, btf, ext, &linked.origins),
+                _ => Vec::new(),
+            };
             programs.push(ProgramDef {
                 name: func.name.clone(),
                 section: section.name.clone(),
                 prog_type,
                 insns: linked.insns,
+                lines,
             });
         }
         Ok(Object {
@@ -145,6 +203,7 @@ impl Object {
             kernel_version,
             maps: map_defs,
             programs,
+            btf,
         })
     }
 
@@ -219,4 +278,68 @@ fn collect_code(ctx: &Ctx, elf: &elf::Elf) -> Result<(Code, Vec<usize>), ObjectE
         insns.insert(s.index, slots);
     }
     Ok((Code { insns, funcs }, entries))
+}
+
+/// Applies the CO-RE relocations of every code section, before linking (the
+/// records address instructions by section and offset).
+fn relocate_core(
+    ctx: &Ctx,
+    elf: &elf::Elf,
+    code: &mut Code,
+    local: &Btf,
+    ext: &BtfExt,
+    target: &Btf,
+) -> Result<(), ObjectError> {
+    for sec in &ext.core_relos {
+        let Some(section) = elf.sections.iter().find(|s| s.name == sec.name) else {
+            return Err(ctx.err(
+                Some(&sec.name),
+                ErrorKind::Btf("CO-RE relocations for a section the object does not have".into()),
+            ));
+        };
+        let Some(insns) = code.insns.get_mut(&section.index) else {
+            continue;
+        };
+        for relo in &sec.records {
+            waggle_btf::core::apply_relo(local, target, relo, insns).map_err(|e| {
+                let access = relo.access_string(local).unwrap_or("?");
+                ctx.err(
+                    Some(&sec.name),
+                    ErrorKind::Instruction {
+                        insn: relo.insn_index(),
+                        reason: format!(
+                            "CO-RE relocation {} (access `{access}`): {e}",
+                            relo.kind.name()
+                        ),
+                    },
+                )
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// The source line of each linked instruction that starts one.
+fn source_lines(
+    elf: &elf::Elf,
+    btf: &Btf,
+    ext: &BtfExt,
+    origins: &[link::Origin],
+) -> Vec<Option<SourceLine>> {
+    let mut by_origin: HashMap<(usize, usize), SourceLine> = HashMap::new();
+    for sec in &ext.line_info {
+        let Some(section) = elf.sections.iter().find(|s| s.name == sec.name) else {
+            continue;
+        };
+        for li in &sec.records {
+            let line = SourceLine {
+                file: li.file_name(btf).unwrap_or("?").to_string(),
+                line: li.line(),
+                column: li.column(),
+                text: li.source_line(btf).unwrap_or("").to_string(),
+            };
+            by_origin.insert((section.index, li.insn_index()), line);
+        }
+    }
+    origins.iter().map(|o| by_origin.get(o).cloned()).collect()
 }
