@@ -25,6 +25,12 @@ pub enum MapError {
     /// `EBUSY`: the element is locked or in use.
     #[error("resource busy")]
     Busy,
+    /// `ENOSPC`: no room left (a full LPM trie, a full perf event buffer).
+    #[error("no space left")]
+    NoSpace,
+    /// `EAGAIN`: no room right now, try later (`bpf_ringbuf_output` on a full ring).
+    #[error("resource temporarily unavailable")]
+    TryAgain,
 }
 
 impl MapError {
@@ -38,6 +44,8 @@ impl MapError {
             MapError::NoMemory => -12,
             MapError::NotSupported(_) => -95,
             MapError::Busy => -16,
+            MapError::NoSpace => -28,
+            MapError::TryAgain => -11,
         }
     }
 }

@@ -1,5 +1,8 @@
 //! The interface every map type implements.
 
+use crate::array::ArrayMap;
+use crate::hash::HashMap;
+use crate::queue::QueueStack;
 use crate::{MapError, MapSpec};
 use std::any::Any;
 use std::ptr::NonNull;
@@ -68,9 +71,52 @@ pub trait Map: Send + Sync + 'static {
 
 /// Creates a map of `spec`'s type, validating the spec as Linux does
 /// (`EINVAL` for zero sizes, bad flags, a key size the type forbids, ...).
+/// A map that would take more than [`MAX_MAP_BYTES`](crate::MAX_MAP_BYTES)
+/// is refused with `ENOMEM`.
+///
+/// Type-specific operations are on the concrete types, reached with
+/// [`Map::as_any`]: [`RingBuf`](crate::RingBuf),
+/// [`PerfEventArray`](crate::PerfEventArray), [`ProgArray`](crate::ProgArray),
+/// [`ArrayOfMaps`](crate::ArrayOfMaps), [`HashOfMaps`](crate::HashOfMaps).
 pub fn create(spec: &MapSpec, opts: MapOptions) -> Result<Arc<dyn Map>, MapError> {
-    let _ = (spec, opts);
-    Err(MapError::NotSupported("any"))
+    use crate::MapType::*;
+    Ok(match spec.map_type {
+        Array | PercpuArray => Arc::new(ArrayMap::new(spec, opts)?),
+        Hash | PercpuHash | LruHash | LruPercpuHash => Arc::new(HashMap::new(spec, opts)?),
+        LpmTrie => Arc::new(crate::lpm::LpmTrie::new(spec, opts)?),
+        Queue | Stack => Arc::new(QueueStack::new(spec, opts)?),
+        BloomFilter => Arc::new(crate::bloom::BloomFilter::new(spec, opts)?),
+        RingBuf => Arc::new(crate::ringbuf::RingBuf::new(spec, opts)?),
+        PerfEventArray => Arc::new(crate::perf::PerfEventArray::new(spec, opts)?),
+        ProgArray => Arc::new(crate::prog_array::ProgArray::new(spec, opts)?),
+        ArrayOfMaps => Arc::new(crate::map_in_map::ArrayOfMaps::new(spec, opts)?),
+        HashOfMaps => Arc::new(crate::map_in_map::HashOfMaps::new(spec, opts)?),
+    })
+}
+
+/// Checks `spec` as [`create`] would, without allocating anything.
+pub fn validate(spec: &MapSpec, opts: MapOptions) -> Result<(), MapError> {
+    let bytes = check_spec(spec, opts)?;
+    crate::check::cap(bytes)
+}
+
+/// The type's creation checks; returns the bytes the map would take.
+pub(crate) fn check_spec(spec: &MapSpec, opts: MapOptions) -> Result<u64, MapError> {
+    use crate::MapType::*;
+    match spec.map_type {
+        Array | PercpuArray => ArrayMap::check(spec, opts),
+        Hash | PercpuHash | LruHash | LruPercpuHash => HashMap::check(spec, opts),
+        LpmTrie => crate::lpm::LpmTrie::check(spec, opts),
+        Queue | Stack => QueueStack::check(spec, opts),
+        BloomFilter => crate::bloom::BloomFilter::check(spec, opts),
+        RingBuf => crate::ringbuf::RingBuf::check(spec, opts),
+        PerfEventArray => {
+            crate::perf::PerfEventArray::check(spec, opts, crate::perf::PERF_BUFFER_BYTES)
+        }
+        ProgArray => crate::prog_array::ProgArray::check(spec, opts),
+        ArrayOfMaps => crate::map_in_map::ArrayOfMaps::check(spec, opts),
+        HashOfMaps => crate::map_in_map::HashOfMaps::check(spec, opts),
+    }
 }
 
 /// The address that identifies `map` to programs: the LD_IMM64 of a map

@@ -81,11 +81,18 @@ pub struct MapFlags;
 impl MapFlags {
     pub const NO_PREALLOC: u32 = 1 << 0;
     pub const NO_COMMON_LRU: u32 = 1 << 1;
+    pub const NUMA_NODE: u32 = 1 << 2;
     pub const RDONLY: u32 = 1 << 3;
     pub const WRONLY: u32 = 1 << 4;
+    pub const ZERO_SEED: u32 = 1 << 6;
     pub const RDONLY_PROG: u32 = 1 << 7;
     pub const WRONLY_PROG: u32 = 1 << 8;
     pub const MMAPABLE: u32 = 1 << 10;
+    pub const PRESERVE_ELEMS: u32 = 1 << 11;
+    pub const INNER_MAP: u32 = 1 << 12;
+    /// `BPF_F_ACCESS_MASK`: the four access bits.
+    pub const ACCESS_MASK: u32 =
+        Self::RDONLY | Self::WRONLY | Self::RDONLY_PROG | Self::WRONLY_PROG;
 }
 
 /// Flags of update operations (`BPF_ANY`, ...), with Linux's values.
@@ -93,6 +100,21 @@ pub const BPF_ANY: u64 = 0;
 pub const BPF_NOEXIST: u64 = 1;
 pub const BPF_EXIST: u64 = 2;
 pub const BPF_F_LOCK: u64 = 4;
+
+/// `bpf_perf_event_output` flags: the low 32 bits select the map index;
+/// `BPF_F_CURRENT_CPU` there means "the calling CPU's index".
+pub const BPF_F_INDEX_MASK: u64 = 0xffff_ffff;
+pub const BPF_F_CURRENT_CPU: u64 = BPF_F_INDEX_MASK;
+
+/// Ring buffer submit/output flags.
+pub const BPF_RB_NO_WAKEUP: u64 = 1;
+pub const BPF_RB_FORCE_WAKEUP: u64 = 2;
+
+/// `bpf_ringbuf_query` selectors.
+pub const BPF_RB_AVAIL_DATA: u64 = 0;
+pub const BPF_RB_RING_SIZE: u64 = 1;
+pub const BPF_RB_CONS_POS: u64 = 2;
+pub const BPF_RB_PROD_POS: u64 = 3;
 
 /// A map's definition, as an object file declares it.
 #[derive(Debug, Clone, PartialEq, Eq)]
