@@ -7,6 +7,8 @@
 mod asm;
 mod disasm;
 mod failure;
+mod maps_dump;
+mod object_run;
 mod program_file;
 mod run;
 
@@ -30,8 +32,46 @@ enum Command {
     Asm(asm::Args),
     /// Disassemble bytecode (or re-print an assembly file) in either syntax.
     Disasm(disasm::Args),
-    /// Run a program (assembly or bytecode) in the interpreter and print r0.
+    /// Run a program: an object's program on a packet, pcap or context, or
+    /// assembly/bytecode on memory.
     Run(run::Args),
+    /// Inspect the maps of an object.
+    #[command(subcommand)]
+    Map(MapCommand),
+}
+
+#[derive(Subcommand)]
+enum MapCommand {
+    /// Print every map of an object with its contents after loading (global
+    /// data, static initial values).
+    Dump(MapDumpArgs),
+}
+
+#[derive(clap::Args)]
+struct MapDumpArgs {
+    /// The ELF object.
+    file: std::path::PathBuf,
+    /// Print as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn map_dump(args: MapDumpArgs) -> Result<(), failure::Failure> {
+    let obj = waggle_runtime::LoadedObject::from_file(
+        &args.file,
+        &waggle_runtime::LoadOptions::default(),
+    )
+    .map_err(failure::Failure::bad_input)?;
+    let maps = maps_dump::dump_maps(&obj);
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&maps).map_err(failure::Failure::bad_input)?
+        );
+    } else {
+        maps_dump::print(&maps);
+    }
+    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -40,6 +80,7 @@ fn main() -> ExitCode {
         Command::Asm(args) => asm::main(args),
         Command::Disasm(args) => disasm::main(args),
         Command::Run(args) => run::main(args),
+        Command::Map(MapCommand::Dump(args)) => map_dump(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

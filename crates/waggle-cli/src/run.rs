@@ -9,8 +9,33 @@ use waggle_vm::{HelperRegistry, Input, Program, RunOptions};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Program: assembly text (uBPF or LLVM syntax) or raw bytecode.
+    /// Program: an ELF object compiled by clang, assembly text (uBPF or LLVM
+    /// syntax) or raw bytecode.
     file: PathBuf,
+    /// Object files: the program to run, by function name.
+    #[arg(long)]
+    program: Option<String>,
+    /// Object files: the program to run, by section name.
+    #[arg(long)]
+    section: Option<String>,
+    /// Object files: the packet (an Ethernet frame) for XDP, TC and socket programs.
+    #[arg(long, conflicts_with_all = ["ctx", "pcap"])]
+    data: Option<PathBuf>,
+    /// Object files: raw context memory for tracing and other programs.
+    #[arg(long, conflicts_with = "pcap")]
+    ctx: Option<PathBuf>,
+    /// Object files: run every packet of this pcap file through the program.
+    #[arg(long)]
+    pcap: Option<PathBuf>,
+    /// Object files: write the packets that pass (modified or not) to this pcap file.
+    #[arg(long)]
+    pcap_out: Option<PathBuf>,
+    /// Run this many times (per packet with --pcap) and report the mean time per run.
+    #[arg(long, default_value_t = 1)]
+    repeat: u64,
+    /// Object files: print every map's contents after the run.
+    #[arg(long)]
+    dump_maps: bool,
     /// Memory passed to the program as hex bytes (r1 = its address, r2 = its length).
     #[arg(long, conflicts_with = "mem_file")]
     mem: Option<String>,
@@ -61,7 +86,48 @@ fn hex(bytes: &[u8]) -> String {
         .join(" ")
 }
 
+/// ELF objects start with this magic.
+const ELF_MAGIC: &[u8] = b"\x7fELF";
+
+fn is_object(path: &std::path::Path) -> bool {
+    use std::io::Read;
+    let mut magic = [0u8; 4];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok_and(|_| magic == ELF_MAGIC)
+}
+
 pub fn main(args: Args) -> Result<(), Failure> {
+    if is_object(&args.file) {
+        return crate::object_run::main(crate::object_run::ObjectRun {
+            file: &args.file,
+            program: args.program.as_deref(),
+            section: args.section.as_deref(),
+            data: args.data.as_deref(),
+            ctx: args.ctx.as_deref(),
+            pcap: args.pcap.as_deref(),
+            pcap_out: args.pcap_out.as_ref(),
+            repeat: args.repeat,
+            budget: (args.budget != 0).then_some(args.budget),
+            dump_maps: args.dump_maps,
+            json: args.json,
+        });
+    }
+    let object_only = [
+        ("--program", args.program.is_some()),
+        ("--section", args.section.is_some()),
+        ("--data", args.data.is_some()),
+        ("--ctx", args.ctx.is_some()),
+        ("--pcap", args.pcap.is_some()),
+        ("--pcap-out", args.pcap_out.is_some()),
+        ("--dump-maps", args.dump_maps),
+    ];
+    if let Some((flag, _)) = object_only.iter().find(|(_, set)| *set) {
+        return Err(Failure::BadInput(format!(
+            "{flag} applies to ELF objects; {} is assembly or bytecode (use --mem or --mem-file)",
+            args.file.display()
+        )));
+    }
     let prog_file = program_file::read(&args.file, args.syntax)?;
     let mut mem = match (&args.mem, &args.mem_file) {
         (Some(text), _) => parse_hex(text)

@@ -1,0 +1,379 @@
+//! `waggle run` on an ELF object: Waggle's `BPF_PROG_TEST_RUN`.
+
+use crate::failure::Failure;
+use crate::maps_dump::{dump_maps, MapDump};
+use pcap_file::pcap::{PcapPacket, PcapReader, PcapWriter};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use waggle_maps::{PerfEventArray, RingBuf};
+use waggle_runtime::{LoadOptions, LoadedObject, LoadedProgram, ProgramType, RunConfig, RunResult};
+
+/// What to run and on what.
+pub struct ObjectRun<'a> {
+    pub file: &'a Path,
+    pub program: Option<&'a str>,
+    pub section: Option<&'a str>,
+    pub data: Option<&'a Path>,
+    pub ctx: Option<&'a Path>,
+    pub pcap: Option<&'a Path>,
+    pub pcap_out: Option<&'a PathBuf>,
+    pub repeat: u64,
+    pub budget: Option<u64>,
+    pub dump_maps: bool,
+    pub json: bool,
+}
+
+/// The name of a return value, for program types whose values have names.
+pub fn verdict_name(prog_type: ProgramType, retval: u64) -> Option<&'static str> {
+    match prog_type {
+        ProgramType::Xdp => Some(match retval {
+            0 => "XDP_ABORTED",
+            1 => "XDP_DROP",
+            2 => "XDP_PASS",
+            3 => "XDP_TX",
+            4 => "XDP_REDIRECT",
+            _ => return None,
+        }),
+        ProgramType::SchedCls | ProgramType::SchedAct => Some(match retval as i32 {
+            -1 => "TC_ACT_UNSPEC",
+            0 => "TC_ACT_OK",
+            1 => "TC_ACT_RECLASSIFY",
+            2 => "TC_ACT_SHOT",
+            3 => "TC_ACT_PIPE",
+            4 => "TC_ACT_STOLEN",
+            5 => "TC_ACT_QUEUED",
+            6 => "TC_ACT_REPEAT",
+            7 => "TC_ACT_REDIRECT",
+            8 => "TC_ACT_TRAP",
+            _ => return None,
+        }),
+        _ => None,
+    }
+}
+
+/// Whether a packet with this result goes on: written to the output pcap.
+fn passes(prog_type: ProgramType, retval: u64) -> bool {
+    match prog_type {
+        // PASS, TX and REDIRECT all send the packet somewhere.
+        ProgramType::Xdp => (2..=4).contains(&retval),
+        ProgramType::SchedCls | ProgramType::SchedAct => !matches!(retval as i32, 2 | 4),
+        // Socket filters return how many bytes to keep; 0 drops.
+        _ => retval != 0,
+    }
+}
+
+fn pick<'o>(
+    obj: &'o LoadedObject,
+    program: Option<&str>,
+    section: Option<&str>,
+) -> Result<&'o LoadedProgram, Failure> {
+    let matching: Vec<&LoadedProgram> = obj
+        .programs()
+        .iter()
+        .filter(|p| program.is_none_or(|n| p.name == n) && section.is_none_or(|s| p.section == s))
+        .collect();
+    let list = || {
+        obj.programs()
+            .iter()
+            .map(|p| format!("{} ({})", p.name, p.section))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match matching.as_slice() {
+        [one] => Ok(one),
+        [] => Err(Failure::BadInput(format!(
+            "no program matches; the object has: {}",
+            list()
+        ))),
+        _ => Err(Failure::BadInput(format!(
+            "the object has several programs; choose one with --program: {}",
+            list()
+        ))),
+    }
+}
+
+#[derive(Serialize)]
+struct Event {
+    map: String,
+    cpu: Option<u32>,
+    data: String,
+}
+
+#[derive(Serialize)]
+struct SingleReport<'a> {
+    program: &'a str,
+    section: &'a str,
+    prog_type: &'static str,
+    retval: u64,
+    verdict: Option<&'static str>,
+    instructions: u64,
+    runs: u64,
+    mean_ns: u128,
+    packet_out: Option<String>,
+    redirect: Option<String>,
+    trace: Vec<String>,
+    events: Vec<Event>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    maps: Option<Vec<MapDump>>,
+}
+
+#[derive(Serialize)]
+struct PcapReport<'a> {
+    program: &'a str,
+    section: &'a str,
+    prog_type: &'static str,
+    packets: u64,
+    verdicts: BTreeMap<String, u64>,
+    written: u64,
+    mean_ns: u128,
+    trace: Vec<String>,
+    events: Vec<Event>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    maps: Option<Vec<MapDump>>,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Ring buffer records and perf events the run produced, drained.
+fn drain_events(obj: &LoadedObject) -> Vec<Event> {
+    let mut out = Vec::new();
+    for (name, map) in obj.maps() {
+        if let Some(ring) = map.as_any().downcast_ref::<RingBuf>() {
+            out.extend(ring.drain().into_iter().map(|d| Event {
+                map: name.to_string(),
+                cpu: None,
+                data: hex(&d),
+            }));
+        } else if let Some(perf) = map.as_any().downcast_ref::<PerfEventArray>() {
+            out.extend(perf.drain().into_iter().map(|(cpu, d)| Event {
+                map: name.to_string(),
+                cpu: Some(cpu),
+                data: hex(&d),
+            }));
+        }
+    }
+    out
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, Failure> {
+    std::fs::read(path)
+        .map_err(|e| Failure::BadInput(format!("cannot read {}: {e}", path.display())))
+}
+
+pub fn main(run: ObjectRun<'_>) -> Result<(), Failure> {
+    let obj =
+        LoadedObject::from_file(run.file, &LoadOptions::default()).map_err(Failure::bad_input)?;
+    let prog = pick(&obj, run.program, run.section)?;
+    let cfg = RunConfig {
+        budget: run.budget,
+        ..RunConfig::default()
+    };
+    if let Some(pcap) = run.pcap {
+        return run_pcap(&obj, prog, pcap, run.pcap_out, &cfg, &run);
+    }
+    if run.pcap_out.is_some() {
+        return Err(Failure::BadInput("--pcap-out needs --pcap".into()));
+    }
+    let repeat = run.repeat.max(1);
+    let mut total = Duration::ZERO;
+    let mut last: Option<RunResult> = None;
+    let mut trace = Vec::new();
+    for _ in 0..repeat {
+        let result = match (run.data, run.ctx) {
+            (Some(data), _) => obj.run_packet(prog, &read(data)?, &cfg),
+            (None, Some(ctx)) => obj.run_raw(prog, &mut read(ctx)?, &cfg),
+            (None, None) if prog.ctx == waggle_runtime::context::CtxKind::Raw => {
+                obj.run_raw(prog, &mut [], &cfg)
+            }
+            (None, None) => {
+                return Err(Failure::BadInput(format!(
+                "program `{}` is a {} program: give it a packet with --data FILE or --pcap FILE",
+                prog.name, prog.prog_type
+            )))
+            }
+        }
+        .map_err(|e| Failure::Program(e.to_string()))?;
+        total += result.duration;
+        trace.extend(result.trace.iter().cloned());
+        last = Some(result);
+    }
+    let result = last.expect("at least one run");
+    let report = SingleReport {
+        program: &prog.name,
+        section: &prog.section,
+        prog_type: prog.prog_type.name(),
+        retval: result.retval,
+        verdict: verdict_name(prog.prog_type, result.retval),
+        instructions: result.insns,
+        runs: repeat,
+        mean_ns: total.as_nanos() / repeat as u128,
+        packet_out: result.packet.as_deref().map(hex),
+        redirect: result.redirect.as_ref().map(|r| format!("{r:?}")),
+        trace,
+        events: drain_events(&obj),
+        maps: run.dump_maps.then(|| dump_maps(&obj)),
+    };
+    if run.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(Failure::bad_input)?
+        );
+        return Ok(());
+    }
+    println!(
+        "program {} ({}, section {})",
+        report.program, report.prog_type, report.section
+    );
+    match report.verdict {
+        Some(v) => println!("retval: {} ({v})", report.retval),
+        None => println!("retval: {} ({:#x})", report.retval, report.retval),
+    }
+    println!("instructions: {}", report.instructions);
+    if repeat > 1 {
+        println!("runs: {repeat}, mean time per run: {} ns", report.mean_ns);
+    } else {
+        println!("time: {} ns", report.mean_ns);
+    }
+    if let Some(r) = &report.redirect {
+        println!("redirect: {r}");
+    }
+    if let Some(p) = &result.packet {
+        println!("packet out ({} bytes):", p.len());
+        for (i, chunk) in p.chunks(16).enumerate() {
+            println!("  {:04x}  {}", i * 16, hex(chunk));
+        }
+    }
+    print_trace_and_events(&report.trace, &report.events);
+    if let Some(maps) = &report.maps {
+        crate::maps_dump::print(maps);
+    }
+    Ok(())
+}
+
+fn print_trace_and_events(trace: &[String], events: &[Event]) {
+    if !trace.is_empty() {
+        println!("trace_printk:");
+        for line in trace {
+            println!("  {line}");
+        }
+    }
+    if !events.is_empty() {
+        println!("events:");
+        for e in events {
+            match e.cpu {
+                Some(cpu) => println!("  {} (cpu {cpu}): {}", e.map, e.data),
+                None => println!("  {}: {}", e.map, e.data),
+            }
+        }
+    }
+}
+
+fn run_pcap(
+    obj: &LoadedObject,
+    prog: &LoadedProgram,
+    input: &Path,
+    output: Option<&PathBuf>,
+    cfg: &RunConfig,
+    run: &ObjectRun<'_>,
+) -> Result<(), Failure> {
+    let file = std::fs::File::open(input)
+        .map_err(|e| Failure::BadInput(format!("cannot open {}: {e}", input.display())))?;
+    let mut reader = PcapReader::new(file)
+        .map_err(|e| Failure::BadInput(format!("{}: not a pcap file: {e}", input.display())))?;
+    let mut writer = match output {
+        Some(path) => {
+            let f = std::fs::File::create(path)
+                .map_err(|e| Failure::BadInput(format!("cannot create {}: {e}", path.display())))?;
+            Some(
+                PcapWriter::new(f)
+                    .map_err(|e| Failure::BadInput(format!("{}: {e}", path.display())))?,
+            )
+        }
+        None => None,
+    };
+    let mut verdicts: BTreeMap<String, u64> = BTreeMap::new();
+    let (mut packets, mut written, mut runs) = (0u64, 0u64, 0u64);
+    let mut total = Duration::ZERO;
+    let mut trace = Vec::new();
+    let repeat = run.repeat.max(1);
+    while let Some(packet) = reader.next_packet() {
+        let packet = packet.map_err(|e| {
+            Failure::BadInput(format!("{}: packet {}: {e}", input.display(), packets + 1))
+        })?;
+        packets += 1;
+        let mut result = None;
+        for _ in 0..repeat {
+            let r = obj
+                .run_packet(prog, &packet.data, cfg)
+                .map_err(|e| Failure::Program(format!("packet {packets}: {e}")))?;
+            total += r.duration;
+            runs += 1;
+            result = Some(r);
+        }
+        let result = result.expect("at least one run");
+        trace.extend(result.trace.iter().cloned());
+        let name = verdict_name(prog.prog_type, result.retval)
+            .map_or_else(|| result.retval.to_string(), str::to_string);
+        *verdicts.entry(name).or_default() += 1;
+        if passes(prog.prog_type, result.retval) {
+            if let (Some(w), Some(mut out)) = (writer.as_mut(), result.packet) {
+                if matches!(prog.ctx, waggle_runtime::context::CtxKind::SkbSocket) {
+                    // A socket filter keeps at most `retval` bytes.
+                    out.truncate((result.retval as usize).min(out.len()).max(14));
+                }
+                let pkt = PcapPacket::new_owned(packet.timestamp, out.len() as u32, out);
+                w.write_packet(&pkt)
+                    .map_err(|e| Failure::BadInput(format!("writing pcap: {e}")))?;
+                written += 1;
+            }
+        }
+    }
+    let report = PcapReport {
+        program: &prog.name,
+        section: &prog.section,
+        prog_type: prog.prog_type.name(),
+        packets,
+        verdicts,
+        written,
+        mean_ns: if runs > 0 {
+            total.as_nanos() / runs as u128
+        } else {
+            0
+        },
+        trace,
+        events: drain_events(obj),
+        maps: run.dump_maps.then(|| dump_maps(obj)),
+    };
+    if run.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(Failure::bad_input)?
+        );
+        return Ok(());
+    }
+    println!(
+        "program {} ({}, section {})",
+        report.program, report.prog_type, report.section
+    );
+    println!("packets: {}", report.packets);
+    for (v, n) in &report.verdicts {
+        println!("  {v}: {n}");
+    }
+    println!("mean time per run: {} ns", report.mean_ns);
+    if let Some(path) = output {
+        println!("wrote {} packets to {}", report.written, path.display());
+    }
+    print_trace_and_events(&report.trace, &report.events);
+    if let Some(maps) = &report.maps {
+        crate::maps_dump::print(maps);
+    }
+    Ok(())
+}
