@@ -64,12 +64,6 @@ pub fn assemble(path: &Path, text: &str, syntax: SyntaxArg) -> Result<Vec<Insn>,
 pub fn read(path: &Path, syntax: SyntaxArg) -> Result<ProgramFile, Failure> {
     let data = std::fs::read(path)
         .map_err(|e| Failure::BadInput(format!("cannot read {}: {e}", path.display())))?;
-    if data.starts_with(b"\x7fELF") {
-        return Err(Failure::BadInput(format!(
-            "{} is an ELF object; this command takes assembly text or raw bytecode",
-            path.display()
-        )));
-    }
     let bytes = if is_bytecode(&data) {
         data
     } else {
