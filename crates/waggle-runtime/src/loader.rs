@@ -46,6 +46,8 @@ pub enum LoadError {
 pub enum ProgramError {
     #[error("instruction {pc}: calls helper {name} ({id}), which Waggle does not provide")]
     UnknownHelper { pc: usize, id: i32, name: String },
+    #[error("instruction {pc}: a CO-RE relocation found no match in Waggle's types (the loader poisoned this instruction, as libbpf does); the program reads a kernel type Waggle does not provide")]
+    PoisonedCoRe { pc: usize },
     #[error("instruction {pc}: references map index {index}, but the object has {count} maps")]
     BadMapIndex { pc: usize, index: i32, count: usize },
     #[error("instruction {pc}: direct value access into map `{map}`, which is not a global-data or array map")]
@@ -335,6 +337,9 @@ fn prepare_insns(
             }
             Insn::Call(CallTarget::Helper(id)) => {
                 let known = u32::try_from(id).ok().and_then(|id| registry.get(id)).is_some();
+                if id as u32 == waggle_btf::core::POISON_HELPER_ID {
+                    return Err(ProgramError::PoisonedCoRe { pc });
+                }
                 if !known {
                     let name = u32::try_from(id)
                         .ok()
