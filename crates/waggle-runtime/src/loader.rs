@@ -337,7 +337,7 @@ fn prepare_insns(
             }
             Insn::Call(CallTarget::Helper(id)) => {
                 let known = u32::try_from(id).ok().and_then(|id| registry.get(id)).is_some();
-                if id as u32 == waggle_btf::core::POISON_HELPER_ID {
+                if id == waggle_btf::core::POISON_HELPER_ID {
                     return Err(ProgramError::PoisonedCoRe { pc });
                 }
                 if !known {
