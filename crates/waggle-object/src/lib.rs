@@ -119,7 +119,11 @@ impl Object {
 
         let btf_err = |section: &str, e: String| ctx.err(Some(section), ErrorKind::Btf(e));
         let btf = match elf.section_by_kind(&SectionKind::Btf) {
-            Some(s) => Some(Btf::parse(&s.data).map_err(|e| btf_err(&s.name, e.to_string()))?),
+            Some(s) => {
+                let mut btf = Btf::parse(&s.data).map_err(|e| btf_err(&s.name, e.to_string()))?;
+                fixup_datasecs(&elf, &mut btf);
+                Some(btf)
+            }
             None => None,
         };
         let btf_ext = match (elf.section_by_kind(&SectionKind::BtfExt), &btf) {
@@ -342,4 +346,51 @@ fn source_lines(
         }
     }
     origins.iter().map(|o| by_origin.get(o).cloned()).collect()
+}
+
+/// Fills in DATASEC sizes and variable offsets, which clang leaves as zero in
+/// object files, from the ELF sections and symbols (as libbpf does before
+/// using or uploading the BTF).
+fn fixup_datasecs(elf: &elf::Elf, btf: &mut Btf) {
+    use waggle_btf::BtfType;
+    let ids: Vec<u32> = btf
+        .types()
+        .filter(|(_, t)| matches!(t, BtfType::Datasec(_)))
+        .map(|(id, _)| id)
+        .collect();
+    for id in ids {
+        let Ok(name) = btf.name_of(id).map(str::to_string) else {
+            continue;
+        };
+        let Some(section) = elf.sections.iter().find(|s| s.name == name) else {
+            continue;
+        };
+        // Offsets and sizes of the section's variables, by name.
+        let vars: HashMap<String, (u64, u64)> = elf
+            .symbols_in(section.index)
+            .map(|(_, s)| (s.name.clone(), (s.value, s.size)))
+            .collect();
+        let var_names: Vec<Option<String>> = match btf.type_by_id(id) {
+            Ok(BtfType::Datasec(ds)) => ds
+                .vars
+                .iter()
+                .map(|v| match btf.type_by_id(v.type_id) {
+                    Ok(BtfType::Var(var)) => btf.string_at(var.name_off).ok().map(str::to_string),
+                    _ => None,
+                })
+                .collect(),
+            _ => continue,
+        };
+        if let Ok(BtfType::Datasec(ds)) = btf.type_by_id_mut(id) {
+            ds.size = section.size as u32;
+            for (info, name) in ds.vars.iter_mut().zip(var_names) {
+                if let Some(&(offset, size)) = name.as_ref().and_then(|n| vars.get(n)) {
+                    info.offset = offset as u32;
+                    if size > 0 {
+                        info.size = size as u32;
+                    }
+                }
+            }
+        }
+    }
 }

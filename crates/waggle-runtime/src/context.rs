@@ -117,9 +117,7 @@ fn field(kind: CtxKind, off: usize) -> Option<(usize, Field)> {
         CtxKind::Xdp => match off {
             XDP_MD_DATA..=3 => Some((XDP_MD_DATA, Field::Pointer { to: XDP_DATA })),
             XDP_MD_DATA_END..=7 => Some((XDP_MD_DATA_END, Field::Pointer { to: XDP_DATA_END })),
-            XDP_MD_DATA_META..=11 => {
-                Some((XDP_MD_DATA_META, Field::Pointer { to: XDP_DATA_META }))
-            }
+            XDP_MD_DATA_META..=11 => Some((XDP_MD_DATA_META, Field::Pointer { to: XDP_DATA_META })),
             12..=23 => Some((off & !3, value(4, false))),
             _ => None,
         },
@@ -206,8 +204,13 @@ pub fn rewrite(kind: CtxKind, cfg: &Cfg, insns: &mut [RawInsn]) -> Result<(), Ct
             }
             (Field::Value { size: fsize, .. }, CtxAccessKind::Load { .. })
                 if off + size <= start + fsize => {}
-            (Field::Value { size: fsize, writable: true }, CtxAccessKind::Store)
-                if off == start && size == fsize => {}
+            (
+                Field::Value {
+                    size: fsize,
+                    writable: true,
+                },
+                CtxAccessKind::Store,
+            ) if off == start && size == fsize => {}
             _ => return Err(invalid()),
         }
     }

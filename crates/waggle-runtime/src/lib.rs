@@ -26,6 +26,6 @@ mod run;
 
 pub use env::Redirect;
 pub use loader::{LoadError, LoadOptions, LoadedObject, LoadedProgram, ProgramError};
-pub use run::{RunConfig, RunError, RunResult, HEADROOM, TAILROOM};
+pub use run::{RunConfig, RunError, RunResult, FRAME_SIZE, HEADROOM, TAILROOM};
 pub use waggle_maps::{Map, MapError};
 pub use waggle_object::{Object, ProgramType};

@@ -10,7 +10,9 @@ use std::sync::{Arc, RwLock};
 use thiserror::Error;
 use waggle_analysis::cfg::Cfg;
 use waggle_isa::{decode_slots, CallTarget, DecodeError, Insn, LdImm64, RawInsn};
-use waggle_maps::{map_address, ArrayOfMaps, HashOfMaps, Map, MapError, MapOptions, MapSpec, MapType, ProgArray};
+use waggle_maps::{
+    map_address, ArrayOfMaps, HashOfMaps, Map, MapError, MapOptions, MapSpec, MapType, ProgArray,
+};
 use waggle_object::{MapDef, Object, ObjectError, ProgramType};
 use waggle_vm::{HelperRegistry, PrepareError, Program, Region};
 
@@ -102,11 +104,12 @@ pub struct LoadedObject {
 }
 
 fn spec_of(object: &str, def: &MapDef) -> Result<MapSpec, LoadError> {
-    let map_type = MapType::from_u32(def.map_type).ok_or_else(|| LoadError::UnsupportedMapType {
-        object: object.to_string(),
-        map: def.name.clone(),
-        map_type: def.map_type,
-    })?;
+    let map_type =
+        MapType::from_u32(def.map_type).ok_or_else(|| LoadError::UnsupportedMapType {
+            object: object.to_string(),
+            map: def.name.clone(),
+            map_type: def.map_type,
+        })?;
     Ok(MapSpec {
         name: def.name.clone(),
         map_type,
@@ -125,7 +128,10 @@ fn spec_of(object: &str, def: &MapDef) -> Result<MapSpec, LoadError> {
 
 impl LoadedObject {
     /// Reads and loads the object file at `path`.
-    pub fn from_file(path: &std::path::Path, opts: &LoadOptions) -> Result<LoadedObject, LoadError> {
+    pub fn from_file(
+        path: &std::path::Path,
+        opts: &LoadOptions,
+    ) -> Result<LoadedObject, LoadError> {
         let name = path.display().to_string();
         let data = std::fs::read(path).map_err(|e| LoadError::Read {
             object: name.clone(),
@@ -178,9 +184,11 @@ impl LoadedObject {
                 reason,
             };
             let ctx = CtxKind::of(def.prog_type);
-            let insns = prepare_insns(&object, &maps, &def.insns, ctx, &registry).map_err(prog_err)?;
+            let insns =
+                prepare_insns(&object, &maps, &def.insns, ctx, &registry).map_err(prog_err)?;
             let decoded = decode_slots(&insns).map_err(|e| prog_err(e.into()))?;
-            let program = Program::new(&decoded, registry.clone()).map_err(|e| prog_err(e.into()))?;
+            let program =
+                Program::new(&decoded, registry.clone()).map_err(|e| prog_err(e.into()))?;
             programs.push(LoadedProgram {
                 name: def.name.clone(),
                 section: def.section.clone(),
@@ -221,13 +229,21 @@ impl LoadedObject {
                         .programs
                         .iter()
                         .position(|p| &p.name == target)
-                        .ok_or_else(|| fail(MapError::Invalid(format!("no program `{target}` for slot {index}"))))?;
+                        .ok_or_else(|| {
+                            fail(MapError::Invalid(format!(
+                                "no program `{target}` for slot {index}"
+                            )))
+                        })?;
                     map.update_all(&key, &(id as u32).to_le_bytes(), waggle_maps::BPF_ANY)
                         .map_err(fail)?;
                 } else {
                     let inner = self
                         .map(target)
-                        .ok_or_else(|| fail(MapError::Invalid(format!("no map `{target}` for slot {index}"))))?
+                        .ok_or_else(|| {
+                            fail(MapError::Invalid(format!(
+                                "no map `{target}` for slot {index}"
+                            )))
+                        })?
                         .clone();
                     self.set_inner_map(&def.name, &key, inner).map_err(fail)?;
                 }
@@ -238,15 +254,24 @@ impl LoadedObject {
 
     /// Stores `inner` in map-in-map `outer` at `key`, making it reachable to
     /// programs.
-    pub fn set_inner_map(&self, outer: &str, key: &[u8], inner: Arc<dyn Map>) -> Result<(), MapError> {
-        let map = self.map(outer).ok_or_else(|| MapError::Invalid(format!("no map `{outer}`")))?;
+    pub fn set_inner_map(
+        &self,
+        outer: &str,
+        key: &[u8],
+        inner: Arc<dyn Map>,
+    ) -> Result<(), MapError> {
+        let map = self
+            .map(outer)
+            .ok_or_else(|| MapError::Invalid(format!("no map `{outer}`")))?;
         let any = map.as_any();
         if let Some(m) = any.downcast_ref::<ArrayOfMaps>() {
             m.set_inner(key, inner.clone())?;
         } else if let Some(m) = any.downcast_ref::<HashOfMaps>() {
             m.set_inner(key, inner.clone())?;
         } else {
-            return Err(MapError::Invalid(format!("map `{outer}` is not a map-in-map type")));
+            return Err(MapError::Invalid(format!(
+                "map `{outer}` is not a map-in-map type"
+            )));
         }
         self.shared
             .maps
@@ -266,7 +291,11 @@ impl LoadedObject {
 
     /// Maps with their names, in the object's order.
     pub fn maps(&self) -> impl Iterator<Item = (&str, &Arc<dyn Map>)> {
-        self.object.maps.iter().map(|d| d.name.as_str()).zip(self.maps.iter())
+        self.object
+            .maps
+            .iter()
+            .map(|d| d.name.as_str())
+            .zip(self.maps.iter())
     }
 
     pub fn map(&self, name: &str) -> Option<&Arc<dyn Map>> {
@@ -336,7 +365,10 @@ fn prepare_insns(
                 insns[pc + 1] = bound[1];
             }
             Insn::Call(CallTarget::Helper(id)) => {
-                let known = u32::try_from(id).ok().and_then(|id| registry.get(id)).is_some();
+                let known = u32::try_from(id)
+                    .ok()
+                    .and_then(|id| registry.get(id))
+                    .is_some();
                 if id == waggle_btf::core::POISON_HELPER_ID {
                     return Err(ProgramError::PoisonedCoRe { pc });
                 }

@@ -11,9 +11,13 @@ use waggle_vm::{Input, Region, RunOptions};
 /// Room before the packet, as Linux's `XDP_PACKET_HEADROOM`, so programs can
 /// grow the packet at its head.
 pub const HEADROOM: usize = 256;
-/// Room after the packet (Linux keeps `skb_shared_info` there; programs may
-/// grow the packet into it with `bpf_xdp_adjust_tail`).
+/// Room Linux keeps after the packet for `skb_shared_info`, which programs
+/// may not grow into.
 pub const TAILROOM: usize = 320;
+/// The smallest frame, as Linux's test run allocates a page: what lies
+/// between the packet's end and the tailroom is where
+/// `bpf_xdp_adjust_tail` may grow the packet.
+pub const FRAME_SIZE: usize = 4096;
 /// Ethernet header length: socket filters see the packet from the network
 /// header on, as in Linux.
 const ETH_HLEN: usize = 14;
@@ -71,7 +75,9 @@ pub enum RunError {
     },
     #[error("program `{program}` takes a packet (it is a {kind} program); give it packet data")]
     NeedsPacket { program: String, kind: &'static str },
-    #[error("program `{program}` is a {kind} program and runs on raw context memory, not a packet")]
+    #[error(
+        "program `{program}` is a {kind} program and runs on raw context memory, not a packet"
+    )]
     NotPacket { program: String, kind: &'static str },
     #[error("packet of {len} bytes is too short for a {kind} program (at least {min})")]
     PacketTooShort {
@@ -83,13 +89,9 @@ pub enum RunError {
 
 impl LoadedObject {
     fn env(&self, cfg: &RunConfig, packet: Option<PacketState>) -> RunEnv {
-        RunEnv {
-            shared: self.shared.clone(),
-            cpu: cfg.cpu % self.cpus.max(1),
-            trace: Vec::new(),
-            packet,
-            redirect: None,
-        }
+        let mut env = RunEnv::new(self.shared.clone(), cfg.cpu % self.cpus.max(1));
+        env.packet = packet;
+        env
     }
 
     /// Runs `prog` on a copy of `packet` (an Ethernet frame). XDP programs see
@@ -119,7 +121,7 @@ impl LoadedObject {
                 kind,
             });
         }
-        let mut frame = vec![0u8; HEADROOM + packet.len() + TAILROOM];
+        let mut frame = vec![0u8; FRAME_SIZE.max(HEADROOM + packet.len() + TAILROOM)];
         frame[HEADROOM..HEADROOM + packet.len()].copy_from_slice(packet);
         let buf = frame.as_mut_ptr() as u64;
         let data = buf + (HEADROOM + skip) as u64;
@@ -135,8 +137,12 @@ impl LoadedObject {
         {
             // SAFETY: `ctx` is `size` bytes, viewed as bytes to fill fields.
             let bytes = unsafe { std::slice::from_raw_parts_mut(ctx_addr as *mut u8, size) };
-            let put32 = |b: &mut [u8], off: usize, v: u32| b[off..off + 4].copy_from_slice(&v.to_le_bytes());
-            let put64 = |b: &mut [u8], off: usize, v: u64| b[off..off + 8].copy_from_slice(&v.to_le_bytes());
+            let put32 = |b: &mut [u8], off: usize, v: u32| {
+                b[off..off + 4].copy_from_slice(&v.to_le_bytes())
+            };
+            let put64 = |b: &mut [u8], off: usize, v: u64| {
+                b[off..off + 8].copy_from_slice(&v.to_le_bytes())
+            };
             match prog.ctx {
                 CtxKind::Xdp => {
                     put32(bytes, layout::XDP_MD_INGRESS_IFINDEX, cfg.ifindex);
@@ -186,7 +192,9 @@ impl LoadedObject {
             // SAFETY: as above.
             input = unsafe { input.grant(*r) };
         }
-        let result = self.execute(prog, input.with_env(&mut env), cfg)?;
+        let result = self.execute(prog, input.with_env(&mut env), cfg);
+        crate::helpers::end_run(&mut env);
+        let result = result?;
 
         // The packet as the program left it.
         // SAFETY: `ctx` holds the packet pointers, kept inside `frame` by the
@@ -245,7 +253,9 @@ impl LoadedObject {
             // SAFETY: as above.
             input = unsafe { input.grant(*r) };
         }
-        let result = self.execute(prog, input.with_env(&mut env), cfg)?;
+        let result = self.execute(prog, input.with_env(&mut env), cfg);
+        crate::helpers::end_run(&mut env);
+        let result = result?;
         Ok(RunResult {
             trace: std::mem::take(&mut env.trace),
             redirect: env.redirect.take(),
@@ -254,7 +264,12 @@ impl LoadedObject {
     }
 
     /// Runs in checked mode: no verifier stands behind these programs yet.
-    fn execute(&self, prog: &LoadedProgram, input: Input<'_>, cfg: &RunConfig) -> Result<RunResult, RunError> {
+    fn execute(
+        &self,
+        prog: &LoadedProgram,
+        input: Input<'_>,
+        cfg: &RunConfig,
+    ) -> Result<RunResult, RunError> {
         let opts = RunOptions { budget: cfg.budget };
         let start = Instant::now();
         let out = prog

@@ -34,21 +34,43 @@ fn u64_at(bytes: &[u8], off: usize, size: usize) -> u64 {
     u64::from_le_bytes(b)
 }
 
-/// Reads a global variable of `section` by name through the object's BTF.
+/// Reads a global variable of `section` by name through the object's BTF: a
+/// variable itself, or a member of a struct variable (as bpftool flattens them).
 fn global(obj: &LoadedObject, section: &str, var: &str) -> u64 {
     let btf = obj.object.btf.as_ref().expect("object has BTF");
     let ds = btf.find_type(BtfKind::Datasec, section).expect("datasec");
-    let Ok(BtfType::Datasec(ds)) = btf.type_by_id(ds) else { panic!() };
-    let info = ds
-        .vars
-        .iter()
-        .find(|v| matches!(btf.type_by_id(v.type_id), Ok(BtfType::Var(x)) if btf.string_at(x.name_off).unwrap() == var))
-        .unwrap_or_else(|| panic!("no variable {var} in {section}"));
-    let value = obj.map(section).unwrap().lookup(&0u32.to_le_bytes()).unwrap();
-    u64_at(&value, info.offset as usize, info.size as usize)
+    let Ok(BtfType::Datasec(ds)) = btf.type_by_id(ds) else {
+        panic!()
+    };
+    let mut found = None;
+    for info in &ds.vars {
+        let Ok(BtfType::Var(v)) = btf.type_by_id(info.type_id) else {
+            continue;
+        };
+        if btf.string_at(v.name_off).unwrap() == var {
+            found = Some((info.offset as usize, info.size as usize));
+            break;
+        }
+        if let Ok(Some(m)) = btf.member_by_name(btf.resolve_type(v.type_id).unwrap(), var) {
+            let size = btf.size_of(m.type_id).unwrap() as usize;
+            found = Some((info.offset as usize + m.bit_offset as usize / 8, size));
+            break;
+        }
+    }
+    let (offset, size) = found.unwrap_or_else(|| panic!("no variable {var} in {section}"));
+    let value = obj
+        .map(section)
+        .unwrap()
+        .lookup(&0u32.to_le_bytes())
+        .unwrap();
+    u64_at(&value, offset, size)
 }
 
-fn check_maps(obj: &LoadedObject, maps: &serde_json::Map<String, Value>, failures: &mut Vec<String>) {
+fn check_maps(
+    obj: &LoadedObject,
+    maps: &serde_json::Map<String, Value>,
+    failures: &mut Vec<String>,
+) {
     for (name, spec) in maps {
         let mut fail = |msg: String| failures.push(format!("map {name}: {msg}"));
         match spec["type"].as_str().unwrap() {
@@ -66,20 +88,34 @@ fn check_maps(obj: &LoadedObject, maps: &serde_json::Map<String, Value>, failure
                 let entries = spec["entries"].as_object().unwrap();
                 for key in 0..max {
                     let raw = map.lookup(&key.to_le_bytes()).unwrap();
-                    let got: Vec<u64> = raw.chunks(8).map(|c| u64::from_le_bytes(c.try_into().unwrap())).collect();
+                    let got: Vec<u64> = raw
+                        .chunks(8)
+                        .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+                        .collect();
                     let (got, want): (Vec<u64>, Vec<u64>) = match spec["type"].as_str().unwrap() {
                         // Per-CPU: the application sees every CPU's value; sum them.
                         "percpu_u64" => (
                             vec![got.iter().sum()],
-                            vec![entries.get(&key.to_string()).map_or(0, |v| v.as_u64().unwrap())],
+                            vec![entries
+                                .get(&key.to_string())
+                                .map_or(0, |v| v.as_u64().unwrap())],
                         ),
                         "lb_stats" => (
                             got,
                             entries.get(&key.to_string()).map_or(vec![0, 0], |v| {
-                                v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap()).collect()
+                                v.as_array()
+                                    .unwrap()
+                                    .iter()
+                                    .map(|x| x.as_u64().unwrap())
+                                    .collect()
                             }),
                         ),
-                        _ => (got, vec![entries.get(&key.to_string()).map_or(0, |v| v.as_u64().unwrap())]),
+                        _ => (
+                            got,
+                            vec![entries
+                                .get(&key.to_string())
+                                .map_or(0, |v| v.as_u64().unwrap())],
+                        ),
                     };
                     if got != want {
                         fail(format!("key {key}: {got:?}, expected {want:?}"));
@@ -88,7 +124,10 @@ fn check_maps(obj: &LoadedObject, maps: &serde_json::Map<String, Value>, failure
             }
             "ringbuf" => {
                 let map = obj.map(name).unwrap();
-                let ring = map.as_any().downcast_ref::<waggle_maps::RingBuf>().expect("ring buffer");
+                let ring = map
+                    .as_any()
+                    .downcast_ref::<waggle_maps::RingBuf>()
+                    .expect("ring buffer");
                 let got: Vec<String> = ring.drain().iter().map(|r| hex(r)).collect();
                 let want: Vec<String> = spec["records"]
                     .as_array()
@@ -114,11 +153,15 @@ fn examples_match_the_kernel_verified_expectations() {
     let mut checked = 0;
     for (example, spec) in all.as_object().unwrap() {
         let obj = load(spec["object"].as_str().unwrap());
-        let prog = obj.program(spec["prog"].as_str().unwrap()).expect("program");
+        let prog = obj
+            .program(spec["prog"].as_str().unwrap())
+            .expect("program");
         for case in spec["cases"].as_array().unwrap() {
             let name = case["name"].as_str().unwrap();
             // Kernel-specific contexts (a veth's ifindex) have no expectation here.
-            let Some(want) = case["retval"].as_u64() else { continue };
+            let Some(want) = case["retval"].as_u64() else {
+                continue;
+            };
             let mut cfg = RunConfig::default();
             if let Some(ctx) = case.get("ctx") {
                 cfg.ifindex = ctx["ingress_ifindex"].as_u64().unwrap() as u32;
@@ -135,17 +178,28 @@ fn examples_match_the_kernel_verified_expectations() {
             };
             checked += 1;
             if result.retval != want {
-                failures.push(format!("{example}/{name}: returned {}, expected {want}", result.retval));
+                failures.push(format!(
+                    "{example}/{name}: returned {}, expected {want}",
+                    result.retval
+                ));
             }
             if let Ok(expected) = std::fs::read(dir.join(format!("{name}.out"))) {
                 let got = result.packet.unwrap_or_default();
                 if got != expected {
-                    failures.push(format!("{example}/{name}: output frame\n  got      {}\n  expected {}", hex(&got), hex(&expected)));
+                    failures.push(format!(
+                        "{example}/{name}: output frame\n  got      {}\n  expected {}",
+                        hex(&got),
+                        hex(&expected)
+                    ));
                 }
             }
         }
         check_maps(&obj, spec["maps"].as_object().unwrap(), &mut failures);
     }
-    println!("example cases: {} passed, {} failed", checked - failures.len().min(checked), failures.len());
+    println!(
+        "example cases: {} passed, {} failed",
+        checked - failures.len().min(checked),
+        failures.len()
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

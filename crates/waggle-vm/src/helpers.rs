@@ -173,4 +173,32 @@ impl<'a> HelperContext<'a> {
             r.grant(region);
         }
     }
+
+    /// Number of regions the program may touch (the number the next
+    /// [`grant`](Self::grant) will get; see [`Regions`] for the numbering),
+    /// or `None` in unchecked mode.
+    pub fn region_count(&self) -> Option<usize> {
+        self.regions.as_deref().map(Regions::count)
+    }
+
+    /// Region number `index`, or `None` (no such region, or unchecked mode).
+    pub fn region(&self, index: usize) -> Option<Region> {
+        self.regions.as_deref()?.get(index)
+    }
+
+    /// Replaces region number `index` (never the stack, number 0) with
+    /// `region`: for helpers that move memory the program may touch (the
+    /// packet's bounds after `bpf_xdp_adjust_head`) or take it back (memory
+    /// lent to a callback). Returns whether the region was replaced; always
+    /// `false` in unchecked mode, where regions do not exist.
+    ///
+    /// # Safety
+    /// As for [`grant`](Self::grant): the memory must stay valid until the
+    /// run ends.
+    pub unsafe fn regrant(&mut self, index: usize, region: Region) -> bool {
+        match self.regions.as_deref_mut() {
+            Some(r) => r.replace(index, region),
+            None => false,
+        }
+    }
 }

@@ -775,11 +775,9 @@ impl HelperContext<'_> {
             Some(outer) => {
                 // The callback may touch what its caller may: pointers to the
                 // caller's stack are its usual argument.
-                let mut regions = Regions::new(stack.frame_region(0));
-                for r in outer.iter() {
-                    // SAFETY: the outer run keeps these regions valid.
-                    unsafe { regions.grant(*r) };
-                }
+                // Same region numbers as the caller's, so that helpers can
+                // replace regions by number in callbacks too.
+                let regions = outer.for_callback(stack.frame_region(0));
                 run(
                     self.prog,
                     start,

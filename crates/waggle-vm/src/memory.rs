@@ -56,6 +56,15 @@ impl fmt::Display for Access {
 /// stack, whose lower bound follows the current call frame: a function may
 /// touch its own frame and its callers' frames (pointers to a caller's stack are
 /// legal arguments), never the frames below it.
+///
+/// Regions are numbered in the order they were granted: 0 is the stack, then
+/// the region of [`Input::memory`](crate::Input::memory) if any, then those of
+/// [`Input::grant`](crate::Input::grant) in order, then what helpers grant.
+/// A callback (see `HelperContext::call_function`) sees its caller's regions
+/// under the same numbers (its own stack is number 0, its caller's stack comes
+/// last), so a helper can replace a region by number
+/// ([`Regions::replace`]) wherever it runs: the packet's region after
+/// `bpf_xdp_adjust_head`, memory lent to a callback only for its duration.
 #[derive(Debug, Clone)]
 pub struct Regions {
     list: Vec<Region>,
@@ -75,8 +84,40 @@ impl Regions {
         self.list.push(region);
     }
 
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &Region> {
-        self.list.iter()
+    /// The regions a callback starts with: its own `stack` as number 0, then
+    /// these regions under their numbers, then this run's stack (pointers to
+    /// the caller's stack are a callback's usual arguments).
+    pub(crate) fn for_callback(&self, stack: Region) -> Regions {
+        let mut list = Vec::with_capacity(self.list.len() + 1);
+        list.push(stack);
+        list.extend_from_slice(&self.list[1..]);
+        list.push(self.list[0]);
+        Regions { list }
+    }
+
+    /// Number of regions (the number the next grant will get).
+    pub fn count(&self) -> usize {
+        self.list.len()
+    }
+
+    /// Region number `index`.
+    pub fn get(&self, index: usize) -> Option<Region> {
+        self.list.get(index).copied()
+    }
+
+    /// Replaces region number `index` with `region`; returns whether there
+    /// was such a region. The stack (number 0) cannot be replaced.
+    ///
+    /// # Safety
+    /// As for [`Regions::grant`].
+    pub unsafe fn replace(&mut self, index: usize, region: Region) -> bool {
+        match self.list.get_mut(index) {
+            Some(r) if index != 0 => {
+                *r = region;
+                true
+            }
+            _ => false,
+        }
     }
 
     pub(crate) fn set_stack_floor(&mut self, floor: u64) {
@@ -92,5 +133,32 @@ impl Regions {
         };
         let write = access == Access::Write;
         self.list.iter().any(|r| r.contains(addr, end, write))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replace_keeps_numbers_and_never_the_stack() {
+        let mut r = Regions::new(Region::new(0x1000, 0x100, true));
+        // SAFETY: nothing is accessed through these test regions.
+        unsafe {
+            r.grant(Region::new(0x2000, 0x10, false));
+            r.grant(Region::new(0x3000, 0x10, true));
+            assert!(r.replace(1, Region::new(0x2000, 0x20, true)));
+            assert!(!r.replace(0, Region::new(0, 0, false)));
+            assert!(!r.replace(3, Region::new(0, 0, false)));
+        }
+        assert_eq!(r.count(), 3);
+        assert_eq!(r.get(1), Some(Region::new(0x2000, 0x20, true)));
+        assert!(r.allows(0x2018, 8, Access::Write));
+        let cb = r.for_callback(Region::new(0x9000, 0x100, true));
+        assert_eq!(cb.count(), 4);
+        assert_eq!(cb.get(0), Some(Region::new(0x9000, 0x100, true)));
+        assert_eq!(cb.get(1), r.get(1));
+        assert_eq!(cb.get(2), r.get(2));
+        assert_eq!(cb.get(3), r.get(0));
     }
 }
