@@ -23,9 +23,11 @@ pub mod helper_names;
 mod helpers;
 mod loader;
 mod run;
+mod typed;
 
 pub use env::Redirect;
 pub use loader::{LoadError, LoadOptions, LoadedObject, LoadedProgram, ProgramError};
 pub use run::{RunConfig, RunError, RunResult, FRAME_SIZE, HEADROOM, TAILROOM};
+pub use typed::TypedMap;
 pub use waggle_maps::{Map, MapError};
 pub use waggle_object::{Object, ProgramType};

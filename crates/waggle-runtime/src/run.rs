@@ -27,8 +27,10 @@ const ETH_HLEN: usize = 14;
 pub struct RunConfig {
     /// Stop after this many instructions.
     pub budget: Option<u64>,
-    /// The per-CPU slot this run uses.
-    pub cpu: u32,
+    /// The per-CPU slot this run uses; `None`: the calling thread's own slot
+    /// (threads are numbered as they first run a program, modulo the
+    /// object's CPU count, so up to that many threads never share one).
+    pub cpu: Option<u32>,
     /// `ingress_ifindex` (and `ifindex` for skb programs).
     pub ifindex: u32,
     /// `rx_queue_index` of XDP programs.
@@ -39,7 +41,7 @@ impl Default for RunConfig {
     fn default() -> Self {
         RunConfig {
             budget: Some(100_000_000),
-            cpu: 0,
+            cpu: None,
             ifindex: 1,
             rx_queue: 0,
         }
@@ -87,9 +89,20 @@ pub enum RunError {
     },
 }
 
+/// The calling thread's per-CPU slot number, fixed for the thread's life.
+fn thread_slot() -> u32 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    thread_local! {
+        static SLOT: u32 = NEXT.fetch_add(1, Ordering::Relaxed);
+    }
+    SLOT.with(|s| *s)
+}
+
 impl LoadedObject {
     fn env(&self, cfg: &RunConfig, packet: Option<PacketState>) -> RunEnv {
-        let mut env = RunEnv::new(self.shared.clone(), cfg.cpu % self.cpus.max(1));
+        let cpu = cfg.cpu.unwrap_or_else(thread_slot);
+        let mut env = RunEnv::new(self.shared.clone(), cpu % self.cpus.max(1));
         env.packet = packet;
         env
     }
