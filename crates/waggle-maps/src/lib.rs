@@ -102,6 +102,7 @@ pub use ringbuf::{RingBuf, BPF_RINGBUF_HDR_SZ};
 mod perf;
 pub use perf::{PerfEventArray, PERF_BUFFER_BYTES};
 
+mod fd_slots;
 mod prog_array;
 pub use prog_array::ProgArray;
 

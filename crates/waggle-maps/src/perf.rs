@@ -17,20 +17,15 @@
 //! returns exactly the bytes written.
 
 use crate::check::{self, invalid, round8};
-use crate::{
-    Map, MapError, MapOptions, MapSpec, MapType, BPF_ANY, BPF_F_CURRENT_CPU, BPF_F_INDEX_MASK,
-};
+use crate::fd_slots::FdSlots;
+use crate::{Map, MapError, MapOptions, MapSpec, MapType, BPF_F_CURRENT_CPU, BPF_F_INDEX_MASK};
 use std::any::Any;
 use std::collections::VecDeque;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 /// Default buffer per index: 64 pages, a common `perf_buffer__new` size.
 pub const PERF_BUFFER_BYTES: usize = 64 * 4096;
-
-/// "No fd stored" in a slot.
-const EMPTY: u64 = u64::MAX;
 
 struct Events {
     queue: VecDeque<(u32, Vec<u8>)>,
@@ -42,7 +37,7 @@ struct Events {
 pub struct PerfEventArray {
     spec: MapSpec,
     buffer_bytes: usize,
-    fds: Box<[AtomicU64]>,
+    fds: FdSlots,
     events: Mutex<Events>,
 }
 
@@ -75,13 +70,11 @@ impl PerfEventArray {
         let bytes = Self::check(spec, opts, buffer_bytes)?;
         check::cap(bytes)?;
         let n = spec.max_entries as usize;
-        let mut fds = Vec::new();
-        fds.try_reserve_exact(n).map_err(|_| MapError::NoMemory)?;
-        fds.extend((0..n).map(|_| AtomicU64::new(EMPTY)));
+        let fds = FdSlots::new(spec)?;
         Ok(PerfEventArray {
             spec: spec.clone(),
             buffer_bytes,
-            fds: fds.into_boxed_slice(),
+            fds,
             events: Mutex::new(Events {
                 queue: VecDeque::new(),
                 used: crate::hash::try_vec(n, 0)?,
@@ -163,28 +156,11 @@ impl Map for PerfEventArray {
     }
 
     fn update(&self, key: &[u8], value: &[u8], flags: u64, _cpu: u32) -> Result<(), MapError> {
-        let index = check::index_key(&self.spec, key)?;
-        check::value_len(&self.spec, value, 4)?;
-        if flags != BPF_ANY {
-            return Err(invalid(format!(
-                "{}: perf event array updates take BPF_ANY only",
-                self.spec.name
-            )));
-        }
-        let slot = self.fds.get(index as usize).ok_or(MapError::TooBig)?;
-        let mut b = [0u8; 4];
-        b.copy_from_slice(value);
-        slot.store(u64::from(u32::from_ne_bytes(b)), Ordering::Release);
-        Ok(())
+        self.fds.update(&self.spec, key, value, flags)
     }
 
     fn delete(&self, key: &[u8]) -> Result<(), MapError> {
-        let index = check::index_key(&self.spec, key)?;
-        let slot = self.fds.get(index as usize).ok_or(MapError::TooBig)?;
-        if slot.swap(EMPTY, Ordering::AcqRel) == EMPTY {
-            return Err(MapError::NotFound);
-        }
-        Ok(())
+        self.fds.delete(&self.spec, key)
     }
 
     /// Linux has no syscall lookup for perf event arrays (`ENOTSUPP`).

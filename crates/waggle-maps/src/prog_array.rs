@@ -14,17 +14,14 @@
 //! that check belongs to the loader, which knows program types.
 
 use crate::check::{self, invalid};
-use crate::{Map, MapError, MapOptions, MapSpec, MapType, BPF_ANY};
+use crate::fd_slots::FdSlots;
+use crate::{Map, MapError, MapOptions, MapSpec, MapType};
 use std::any::Any;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicU64, Ordering};
-
-/// "No program" in a slot (ids are `u32`, so it cannot clash).
-const EMPTY: u64 = u64::MAX;
 
 pub struct ProgArray {
     spec: MapSpec,
-    slots: Box<[AtomicU64]>,
+    slots: FdSlots,
 }
 
 impl ProgArray {
@@ -40,22 +37,15 @@ impl ProgArray {
         }
         let bytes = Self::check(spec, opts)?;
         check::cap(bytes)?;
-        let n = spec.max_entries as usize;
-        let mut slots = Vec::new();
-        slots.try_reserve_exact(n).map_err(|_| MapError::NoMemory)?;
-        slots.extend((0..n).map(|_| AtomicU64::new(EMPTY)));
         Ok(ProgArray {
             spec: spec.clone(),
-            slots: slots.into_boxed_slice(),
+            slots: FdSlots::new(spec)?,
         })
     }
 
     /// The program id at `index`, for `bpf_tail_call`.
     pub fn get(&self, index: u32) -> Option<u32> {
-        match self.slots.get(index as usize)?.load(Ordering::Acquire) {
-            EMPTY => None,
-            id => Some(id as u32),
-        }
+        self.slots.get(index)
     }
 }
 
@@ -72,28 +62,11 @@ impl Map for ProgArray {
     /// Stores a program id. (Linux's verifier refuses this call from
     /// programs; the loader must too.)
     fn update(&self, key: &[u8], value: &[u8], flags: u64, _cpu: u32) -> Result<(), MapError> {
-        let index = check::index_key(&self.spec, key)?;
-        check::value_len(&self.spec, value, 4)?;
-        if flags != BPF_ANY {
-            return Err(invalid(format!(
-                "{}: prog array updates take BPF_ANY only",
-                self.spec.name
-            )));
-        }
-        let slot = self.slots.get(index as usize).ok_or(MapError::TooBig)?;
-        let mut b = [0u8; 4];
-        b.copy_from_slice(value);
-        slot.store(u64::from(u32::from_ne_bytes(b)), Ordering::Release);
-        Ok(())
+        self.slots.update(&self.spec, key, value, flags)
     }
 
     fn delete(&self, key: &[u8]) -> Result<(), MapError> {
-        let index = check::index_key(&self.spec, key)?;
-        let slot = self.slots.get(index as usize).ok_or(MapError::TooBig)?;
-        if slot.swap(EMPTY, Ordering::AcqRel) == EMPTY {
-            return Err(MapError::NotFound);
-        }
-        Ok(())
+        self.slots.delete(&self.spec, key)
     }
 
     fn lookup(&self, key: &[u8]) -> Result<Vec<u8>, MapError> {
