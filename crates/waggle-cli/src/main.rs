@@ -5,6 +5,8 @@
 //! file, assembly error, invalid bytecode, unknown option).
 
 mod asm;
+mod backend;
+
 mod disasm;
 mod failure;
 mod maps_dump;

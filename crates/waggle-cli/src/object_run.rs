@@ -23,6 +23,7 @@ pub struct ObjectRun<'a> {
     pub budget: Option<u64>,
     pub dump_maps: bool,
     pub json: bool,
+    pub backend: crate::backend::Backend,
 }
 
 /// The name of a return value, for program types whose values have names.
@@ -64,7 +65,7 @@ fn passes(prog_type: ProgramType, retval: u64) -> bool {
     }
 }
 
-fn pick<'o>(
+pub fn pick<'o>(
     obj: &'o LoadedObject,
     program: Option<&str>,
     section: Option<&str>,
@@ -169,6 +170,9 @@ fn read(path: &Path) -> Result<Vec<u8>, Failure> {
 }
 
 pub fn main(run: ObjectRun<'_>) -> Result<(), Failure> {
+    if run.backend != crate::backend::Backend::Interp {
+        return run_backends(&run);
+    }
     let obj =
         LoadedObject::from_file(run.file, &LoadOptions::default()).map_err(Failure::bad_input)?;
     let prog = pick(&obj, run.program, run.section)?;
@@ -376,4 +380,126 @@ fn run_pcap(
         crate::maps_dump::print(maps);
     }
     Ok(())
+}
+
+#[derive(Serialize)]
+struct BackendReport {
+    program: String,
+    backends: Vec<String>,
+    /// Backends that could not run here, with the reason.
+    skipped: Option<String>,
+    packets: u64,
+    /// Per packet: each backend's return value (by backend order).
+    retvals: Vec<Vec<u64>>,
+    verdicts: BTreeMap<String, u64>,
+    differences: Vec<crate::backend::Difference>,
+}
+
+/// `--backend kernel` and `--backend all`: the same inputs through each
+/// backend; with several, every difference in return value, output packet,
+/// map contents or ring buffer records is reported and the exit code is 1.
+fn run_backends(run: &ObjectRun<'_>) -> Result<(), Failure> {
+    use crate::backend::{compare_runs, compare_state, engines};
+    let (engines, skipped) = engines(run.file, run.backend)?;
+    // Waggle's view of the object names programs and maps for every backend.
+    let defs =
+        LoadedObject::from_file(run.file, &LoadOptions::default()).map_err(Failure::bad_input)?;
+    let prog = pick(&defs, run.program, run.section)?;
+    if prog.ctx == waggle_runtime::context::CtxKind::Raw {
+        return Err(Failure::BadInput(format!(
+            "--backend {:?} runs packet programs; `{}` is a {} program",
+            run.backend, prog.name, prog.prog_type
+        )));
+    }
+    let packets: Vec<Vec<u8>> = match (run.data, run.pcap) {
+        (Some(d), _) => vec![read(d)?],
+        (None, Some(p)) => {
+            let f = std::fs::File::open(p)
+                .map_err(|e| Failure::BadInput(format!("cannot open {}: {e}", p.display())))?;
+            let mut r = PcapReader::new(f)
+                .map_err(|e| Failure::BadInput(format!("{}: not a pcap file: {e}", p.display())))?;
+            let mut v = Vec::new();
+            while let Some(pkt) = r.next_packet() {
+                v.push(
+                    pkt.map_err(|e| Failure::BadInput(format!("{}: {e}", p.display())))?
+                        .data
+                        .into_owned(),
+                );
+            }
+            v
+        }
+        (None, None) => {
+            return Err(Failure::BadInput(
+                "give a packet with --data FILE or --pcap FILE".into(),
+            ))
+        }
+    };
+    let cfg = RunConfig {
+        budget: run.budget,
+        ..RunConfig::default()
+    };
+    let mut differences = Vec::new();
+    let mut retvals = Vec::new();
+    let mut verdicts: BTreeMap<String, u64> = BTreeMap::new();
+    for (i, packet) in packets.iter().enumerate() {
+        let obs = engines
+            .iter()
+            .map(|e| e.run(&prog.name, packet, &cfg))
+            .collect::<Result<Vec<_>, _>>()?;
+        differences.extend(compare_runs(&format!("packet {}", i + 1), &engines, &obs));
+        let name = verdict_name(prog.prog_type, obs[0].retval)
+            .map_or_else(|| obs[0].retval.to_string(), str::to_string);
+        *verdicts.entry(name).or_default() += 1;
+        retvals.push(obs.iter().map(|o| o.retval).collect());
+    }
+    differences.extend(compare_state(&engines, &defs)?);
+    let report = BackendReport {
+        program: prog.name.clone(),
+        backends: engines.iter().map(|e| e.name().to_string()).collect(),
+        skipped,
+        packets: packets.len() as u64,
+        retvals,
+        verdicts,
+        differences,
+    };
+    if run.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(Failure::bad_input)?
+        );
+    } else {
+        println!(
+            "program {} on {}",
+            report.program,
+            report.backends.join(", ")
+        );
+        if let Some(why) = &report.skipped {
+            println!("skipped: {why}");
+        }
+        println!("packets: {}", report.packets);
+        for (v, n) in &report.verdicts {
+            println!("  {v}: {n}");
+        }
+        if report.backends.len() > 1 {
+            if report.differences.is_empty() {
+                println!("no differences");
+            } else {
+                println!("{} differences:", report.differences.len());
+                for d in &report.differences {
+                    println!(
+                        "  {}: {} = {}, {} = {}",
+                        d.what, d.backends[0], d.values[0], d.backends[1], d.values[1]
+                    );
+                }
+            }
+        }
+    }
+    if report.differences.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::Program(format!(
+            "{} differences between backends",
+            report.differences.len()
+        )))
+    }
 }

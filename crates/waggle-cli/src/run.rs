@@ -36,6 +36,11 @@ pub struct Args {
     /// Object files: print every map's contents after the run.
     #[arg(long)]
     dump_maps: bool,
+    /// Object files: where to run: Waggle's interpreter, the Linux kernel
+    /// (BPF_PROG_TEST_RUN; needs root or CAP_BPF), or all available backends,
+    /// reporting any difference (exit code 1 when they differ).
+    #[arg(long, value_enum, default_value_t = crate::backend::Backend::Interp)]
+    backend: crate::backend::Backend,
     /// Memory passed to the program as hex bytes (r1 = its address, r2 = its length).
     #[arg(long, conflicts_with = "mem_file")]
     mem: Option<String>,
@@ -111,6 +116,7 @@ pub fn main(args: Args) -> Result<(), Failure> {
             budget: (args.budget != 0).then_some(args.budget),
             dump_maps: args.dump_maps,
             json: args.json,
+            backend: args.backend,
         });
     }
     let object_only = [

@@ -18,7 +18,11 @@ fn waggle(args: &[&str]) -> Output {
 }
 
 fn json(out: &Output) -> serde_json::Value {
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("JSON output")
 }
 
@@ -67,38 +71,85 @@ fn quick_start_drops_icmp_from_a_capture_and_writes_the_rest() {
     assert_eq!(passed, expected);
 
     // Text output names the verdicts.
-    let text = waggle(&["run", "examples/c/xdp_drop_icmp.bpf.o", "--pcap", "examples/pcap/mixed.pcap"]);
+    let text = waggle(&[
+        "run",
+        "examples/c/xdp_drop_icmp.bpf.o",
+        "--pcap",
+        "examples/pcap/mixed.pcap",
+    ]);
     let stdout = String::from_utf8_lossy(&text.stdout);
-    assert!(stdout.contains("XDP_DROP: 2") && stdout.contains("XDP_PASS: 6"), "{stdout}");
+    assert!(
+        stdout.contains("XDP_DROP: 2") && stdout.contains("XDP_PASS: 6"),
+        "{stdout}"
+    );
 }
 
 #[test]
 fn single_packet_run_reports_verdict_packet_trace_and_maps() {
     // The load balancer rewrites the frame and counts it per backend.
     let data = format!("{CASES}/xdp_lb/tcp_192.0.2.1_40000.in");
-    let v = json(&waggle(&["run", "examples/c/xdp_lb.bpf.o", "--data", &data, "--json", "--dump-maps"]));
+    let v = json(&waggle(&[
+        "run",
+        "examples/c/xdp_lb.bpf.o",
+        "--data",
+        &data,
+        "--json",
+        "--dump-maps",
+    ]));
     assert_eq!(v["verdict"], "XDP_TX");
     assert_eq!(v["retval"], 3);
-    let expected = std::fs::read(repo().join(format!("{CASES}/xdp_lb/tcp_192.0.2.1_40000.out"))).unwrap();
+    let expected =
+        std::fs::read(repo().join(format!("{CASES}/xdp_lb/tcp_192.0.2.1_40000.out"))).unwrap();
     let hex: Vec<String> = expected.iter().map(|b| format!("{b:02x}")).collect();
     assert_eq!(v["packet_out"], hex.join(" "));
-    let stats = v["maps"].as_array().unwrap().iter().find(|m| m["name"] == "lb_stats").unwrap();
-    assert_eq!(stats["entries"][0]["value"], "01 00 00 00 00 00 00 00 36 00 00 00 00 00 00 00", "1 packet, 54 bytes to backend 0");
+    let stats = v["maps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "lb_stats")
+        .unwrap();
+    assert_eq!(
+        stats["entries"][0]["value"], "01 00 00 00 00 00 00 00 36 00 00 00 00 00 00 00",
+        "1 packet, 54 bytes to backend 0"
+    );
 
     // The socket filter's bpf_printk line is shown.
     let data = format!("{CASES}/subprog_globals/ipv4_truncated.in");
-    let v = json(&waggle(&["run", "examples/c/subprog_globals.bpf.o", "--data", &data, "--json"]));
+    let v = json(&waggle(&[
+        "run",
+        "examples/c/subprog_globals.bpf.o",
+        "--data",
+        &data,
+        "--json",
+    ]));
     assert_eq!(v["retval"], 0);
     assert_eq!(v["trace"][0], "subprog_globals: drop len=10 reason=-1\n");
 
     // Ring buffer records come out as events.
     let data = format!("{CASES}/ringbuf_events/tcp_syn.in");
-    let v = json(&waggle(&["run", "examples/c/ringbuf_events.bpf.o", "--data", &data, "--json"]));
+    let v = json(&waggle(&[
+        "run",
+        "examples/c/ringbuf_events.bpf.o",
+        "--data",
+        &data,
+        "--json",
+    ]));
     assert_eq!(v["events"][0]["map"], "events");
-    assert_eq!(v["events"][0]["data"], "01 00 00 00 c0 00 02 01 c6 33 64 07 9c 40 00 50 36 00 00 00");
+    assert_eq!(
+        v["events"][0]["data"],
+        "01 00 00 00 c0 00 02 01 c6 33 64 07 9c 40 00 50 36 00 00 00"
+    );
 
     // --repeat reports the mean over the runs.
-    let v = json(&waggle(&["run", "examples/c/xdp_drop_icmp.bpf.o", "--data", &data, "--repeat", "50", "--json"]));
+    let v = json(&waggle(&[
+        "run",
+        "examples/c/xdp_drop_icmp.bpf.o",
+        "--data",
+        &data,
+        "--repeat",
+        "50",
+        "--json",
+    ]));
     assert_eq!(v["runs"], 50);
     assert!(v["mean_ns"].as_u64().unwrap() > 0);
 }
@@ -109,18 +160,42 @@ fn objects_with_several_programs_ask_which_one() {
     let out = waggle(&["run", "examples/c/tail_calls.bpf.o", "--data", &data]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("choose one with --program") && err.contains("xdp_dispatch"), "{err}");
-    let v = json(&waggle(&["run", "examples/c/tail_calls.bpf.o", "--program", "xdp_dispatch", "--data", &data, "--json"]));
-    assert_eq!(v["verdict"], "XDP_DROP", "tail-called into the ICMP handler");
+    assert!(
+        err.contains("choose one with --program") && err.contains("xdp_dispatch"),
+        "{err}"
+    );
+    let v = json(&waggle(&[
+        "run",
+        "examples/c/tail_calls.bpf.o",
+        "--program",
+        "xdp_dispatch",
+        "--data",
+        &data,
+        "--json",
+    ]));
+    assert_eq!(
+        v["verdict"], "XDP_DROP",
+        "tail-called into the ICMP handler"
+    );
 }
 
 #[test]
 fn disasm_shows_programs_with_source_lines() {
     let out = waggle(&["disasm", "examples/c/xdp_drop_icmp.bpf.o"]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.starts_with("xdp_drop_icmp (xdp, section xdp):"), "{text}");
-    assert!(text.contains("; if (iph->protocol == IPPROTO_ICMP)  [./xdp_drop_icmp.bpf.c:44]"), "{text}");
-    let v = json(&waggle(&["disasm", "examples/c/xdp_drop_icmp.bpf.o", "--json"]));
+    assert!(
+        text.starts_with("xdp_drop_icmp (xdp, section xdp):"),
+        "{text}"
+    );
+    assert!(
+        text.contains("; if (iph->protocol == IPPROTO_ICMP)  [./xdp_drop_icmp.bpf.c:44]"),
+        "{text}"
+    );
+    let v = json(&waggle(&[
+        "disasm",
+        "examples/c/xdp_drop_icmp.bpf.o",
+        "--json",
+    ]));
     assert_eq!(v[0]["name"], "xdp_drop_icmp");
     assert_eq!(v[0]["insns"][1]["text"], "w2 = *(u32 *)(r1 + 0x4)");
     assert_eq!(v[0]["insns"][1]["source"]["line"], 33);
@@ -128,11 +203,26 @@ fn disasm_shows_programs_with_source_lines() {
 
 #[test]
 fn map_dump_shows_initial_contents() {
-    let v = json(&waggle(&["map", "dump", "examples/c/tail_calls.bpf.o", "--json"]));
-    let jmp = v.as_array().unwrap().iter().find(|m| m["name"] == "jmp_table").unwrap();
+    let v = json(&waggle(&[
+        "map",
+        "dump",
+        "examples/c/tail_calls.bpf.o",
+        "--json",
+    ]));
+    let jmp = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "jmp_table")
+        .unwrap();
     assert_eq!(jmp["map_type"], "prog_array");
     // Slots 1, 6 and 17 are filled statically with program ids.
-    let keys: Vec<&str> = jmp["entries"].as_array().unwrap().iter().map(|e| e["key"].as_str().unwrap()).collect();
+    let keys: Vec<&str> = jmp["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["key"].as_str().unwrap())
+        .collect();
     assert_eq!(keys, ["01 00 00 00", "06 00 00 00", "11 00 00 00"]);
 }
 
@@ -140,7 +230,12 @@ fn map_dump_shows_initial_contents() {
 fn bad_objects_and_programs_exit_2_with_the_reason() {
     let junk = tmp("junk.o");
     std::fs::write(&junk, b"\x7fELF not really").unwrap();
-    let out = waggle(&["run", junk.to_str().unwrap(), "--data", "examples/pcap/mixed.pcap"]);
+    let out = waggle(&[
+        "run",
+        junk.to_str().unwrap(),
+        "--data",
+        "examples/pcap/mixed.pcap",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a valid ELF file"));
     // XDP needs a packet.

@@ -32,7 +32,7 @@ use error::Ctx;
 use link::{Code, Func, Linker};
 use maps::MapOrigin;
 use std::collections::HashMap;
-use waggle_btf::{Btf, BtfExt};
+use waggle_btf::{Btf, BtfExt, FuncInfo, LineInfo};
 use waggle_isa::{decode_slots, RawInsn};
 
 /// A source line from BTF line information.
@@ -69,6 +69,14 @@ pub struct ProgramDef {
     /// Source line of each instruction that starts one, from BTF line info
     /// (empty when the object has none).
     pub lines: Vec<Option<SourceLine>>,
+    /// The BTF.ext function info of the linked program (the program and
+    /// each appended subprogram), `insn_off` being the byte offset in
+    /// `insns`, in order; empty without BTF.ext. What `BPF_PROG_LOAD` takes
+    /// as `func_info` (in instructions: `insn_index()`).
+    pub func_info: Vec<FuncInfo>,
+    /// The BTF.ext line info of the linked program, `insn_off` being the
+    /// byte offset in `insns`, in order; empty without BTF.ext.
+    pub line_info: Vec<LineInfo>,
 }
 
 /// A loaded object.
@@ -193,12 +201,18 @@ impl Object {
                 (Some(btf), Some(ext)) => source_lines(&elf, btf, ext, &linked.origins),
                 _ => Vec::new(),
             };
+            let (func_info, line_info) = match &btf_ext {
+                Some(ext) => linked_ext_info(&elf, ext, &linked.origins),
+                None => (Vec::new(), Vec::new()),
+            };
             programs.push(ProgramDef {
                 name: func.name.clone(),
                 section: section.name.clone(),
                 prog_type,
                 insns: linked.insns,
                 lines,
+                func_info,
+                line_info,
             });
         }
         Ok(Object {
@@ -346,6 +360,57 @@ fn source_lines(
         }
     }
     origins.iter().map(|o| by_origin.get(o).cloned()).collect()
+}
+
+/// The function and line info records of a linked program's instructions,
+/// re-addressed to byte offsets in the linked program and sorted.
+fn linked_ext_info(
+    elf: &elf::Elf,
+    ext: &BtfExt,
+    origins: &[link::Origin],
+) -> (Vec<FuncInfo>, Vec<LineInfo>) {
+    let at: HashMap<link::Origin, u32> = origins
+        .iter()
+        .enumerate()
+        .map(|(i, &o)| (o, (i * waggle_isa::opcode::INSN_SIZE) as u32))
+        .collect();
+    let section = |name: &str| {
+        elf.sections
+            .iter()
+            .find(|s| s.name == name)
+            .map(|s| s.index)
+    };
+    let mut funcs = Vec::new();
+    for sec in &ext.func_info {
+        let Some(index) = section(&sec.name) else {
+            continue;
+        };
+        for fi in &sec.records {
+            if let Some(&off) = at.get(&(index, fi.insn_index())) {
+                funcs.push(FuncInfo {
+                    insn_off: off,
+                    ..*fi
+                });
+            }
+        }
+    }
+    let mut lines = Vec::new();
+    for sec in &ext.line_info {
+        let Some(index) = section(&sec.name) else {
+            continue;
+        };
+        for li in &sec.records {
+            if let Some(&off) = at.get(&(index, li.insn_index())) {
+                lines.push(LineInfo {
+                    insn_off: off,
+                    ..*li
+                });
+            }
+        }
+    }
+    funcs.sort_by_key(|f| f.insn_off);
+    lines.sort_by_key(|l| l.insn_off);
+    (funcs, lines)
 }
 
 /// Fills in DATASEC sizes and variable offsets, which clang leaves as zero in
