@@ -77,6 +77,13 @@ fn map_dump(args: MapDumpArgs) -> Result<(), failure::Failure> {
 }
 
 fn main() -> ExitCode {
+    // Die quietly when the reader of our output goes away (`waggle ... | head`),
+    // as command-line tools do, instead of failing on the write.
+    // SAFETY: restoring the default disposition of SIGPIPE at startup, before
+    // any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Asm(args) => asm::main(args),

@@ -439,18 +439,23 @@ fn run_backends(run: &ObjectRun<'_>) -> Result<(), Failure> {
         ..RunConfig::default()
     };
     let mut differences = Vec::new();
-    let mut retvals = Vec::new();
+    let mut retvals: Vec<Vec<u64>> = Vec::new();
     let mut verdicts: BTreeMap<String, u64> = BTreeMap::new();
+    let mut last_packet = None;
     for (i, packet) in packets.iter().enumerate() {
         let obs = engines
             .iter()
             .map(|e| e.run(&prog.name, packet, &cfg))
             .collect::<Result<Vec<_>, _>>()?;
         differences.extend(compare_runs(&format!("packet {}", i + 1), &engines, &obs));
+        last_packet = obs[0].packet.clone();
         let name = verdict_name(prog.prog_type, obs[0].retval)
             .map_or_else(|| obs[0].retval.to_string(), str::to_string);
         *verdicts.entry(name).or_default() += 1;
-        retvals.push(obs.iter().map(|o| o.retval).collect());
+        retvals.push(obs.iter().map(|o| o.retval).collect::<Vec<u64>>());
+    }
+    if engines.len() == 1 && run.data.is_some() {
+        return print_single_backend(run, &engines[0], &defs, prog, &retvals[0], last_packet);
     }
     differences.extend(compare_state(&engines, &defs)?);
     let report = BackendReport {
@@ -502,4 +507,94 @@ fn run_backends(run: &ObjectRun<'_>) -> Result<(), Failure> {
             report.differences.len()
         )))
     }
+}
+
+/// One packet on one backend: the same report `--backend interp` prints,
+/// from what that backend can observe (the kernel keeps no trace lines).
+fn print_single_backend(
+    run: &ObjectRun<'_>,
+    engine: &crate::backend::Engine,
+    defs: &LoadedObject,
+    prog: &LoadedProgram,
+    retvals: &[u64],
+    packet: Option<Vec<u8>>,
+) -> Result<(), Failure> {
+    let (maps, records) = engine.state(defs)?;
+    let retval = retvals[0];
+    let events: Vec<Event> = records
+        .iter()
+        .map(|r| Event {
+            map: "ringbuf".into(),
+            cpu: None,
+            data: hex(r),
+        })
+        .collect();
+    let map_dump: Option<Vec<MapDump>> = run.dump_maps.then(|| {
+        maps.iter()
+            .map(|(name, entries)| {
+                let spec = defs.map(name).expect("same object").spec();
+                MapDump {
+                    name: name.clone(),
+                    map_type: spec.map_type.name(),
+                    key_size: spec.key_size,
+                    value_size: spec.value_size,
+                    max_entries: spec.max_entries,
+                    entries: Some(
+                        entries
+                            .iter()
+                            .map(|(k, v)| crate::maps_dump::Entry {
+                                key: hex(k),
+                                value: hex(v),
+                            })
+                            .collect(),
+                    ),
+                    truncated: false,
+                }
+            })
+            .collect()
+    });
+    let report = SingleReport {
+        program: &prog.name,
+        section: &prog.section,
+        prog_type: prog.prog_type.name(),
+        retval,
+        verdict: verdict_name(prog.prog_type, retval),
+        instructions: 0,
+        runs: 1,
+        mean_ns: 0,
+        packet_out: packet.as_deref().map(hex),
+        redirect: None,
+        trace: Vec::new(),
+        events,
+        maps: map_dump,
+    };
+    if run.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(Failure::bad_input)?
+        );
+        return Ok(());
+    }
+    println!(
+        "program {} ({}, section {}) on {}",
+        report.program,
+        report.prog_type,
+        report.section,
+        engine.name()
+    );
+    match report.verdict {
+        Some(v) => println!("retval: {} ({v})", report.retval),
+        None => println!("retval: {} ({:#x})", report.retval, report.retval),
+    }
+    if let Some(p) = &packet {
+        println!("packet out ({} bytes):", p.len());
+        for (i, chunk) in p.chunks(16).enumerate() {
+            println!("  {:04x}  {}", i * 16, hex(chunk));
+        }
+    }
+    print_trace_and_events(&report.trace, &report.events);
+    if let Some(maps) = &report.maps {
+        crate::maps_dump::print(maps);
+    }
+    Ok(())
 }
