@@ -19,7 +19,7 @@
 
 pub mod context;
 pub mod env;
-pub mod helper_names;
+pub use waggle_analysis::helper_names;
 mod helpers;
 mod loader;
 mod run;

@@ -1,0 +1,67 @@
+//! The Waggle verifier: proves eBPF programs safe before they run, the way
+//! Linux's verifier does, and explains clearly when it cannot.
+//!
+//! [`verify`] follows every path of a program from its entry with an
+//! abstract state — what each register and stack byte may hold — depth
+//! first, forking at conditional jumps, and stops a path when it exits, when
+//! an already explored state covers it (pruning), or when it breaks a rule.
+//!
+//! # What is checked
+//!
+//! - Registers: every read is of an initialised register; `r10` is never
+//!   written; after a call `r1`-`r5` are unset.
+//! - Numbers: each scalar is a tnum (known bits) with unsigned and signed
+//!   bounds of its 64 bits and of its low 32, refined by every conditional
+//!   jump; copies share an id so a check on one refines them all.
+//! - Memory: stack accesses inside the 512-byte frame, aligned, reading only
+//!   written bytes (spilled registers are tracked, whole or as 1/2/4-byte
+//!   scalars); context fields by program type (offset, size, alignment,
+//!   writability); packet data only within bytes proven by a comparison with
+//!   `data_end` (in both orders, every unsigned operator, through copies);
+//!   map values within `value_size`, respecting read-only maps; ring buffer
+//!   records within their reserved size; atomics aligned and only on stack,
+//!   map values and records.
+//! - Pointer arithmetic: 64-bit addition and subtraction of numbers on
+//!   stack, packet, map value and record pointers (constants only on the
+//!   context; none on map pointers and `data_end`); pointer differences only
+//!   within a region; no other operation on pointers (a 32-bit move or
+//!   subtraction turns a pointer into a number, as Linux allows privileged
+//!   programs).
+//! - Comparisons: NULL checks refine every copy of a nullable pointer;
+//!   pointers are compared only within a region or with numbers.
+//! - Helpers: a prototype table (maps, keys and values of the map's sizes,
+//!   memory with its size argument, the context, constant allocation sizes,
+//!   ring buffer records) with the program types and map types each allows;
+//!   helpers that move packet data invalidate packet pointers.
+//! - References: every ring buffer record reserved is submitted or discarded
+//!   on every path; none is held across a tail call.
+//! - Calls: bpf-to-bpf calls verified in the caller's context with their own
+//!   frames (at most 8, no recursion, combined stack at most 512 bytes);
+//!   tail calls.
+//! - Termination: loops are followed until they end; a path that returns to
+//!   an instruction in the same state is an infinite loop; exploration is
+//!   bounded by [`VerifyOptions::max_insns`].
+//! - Structure: every instruction decodes and is reachable; jumps stay in
+//!   their function; no function falls off its end.
+//!
+//! # Not checked yet (reported as [`ErrorKind::Unsupported`])
+//!
+//! Callbacks and function references (`bpf_loop`, `bpf_for_each_map_elem`),
+//! kfuncs, BTF-typed pointers, spin locks, maps of maps, helpers outside the
+//! prototype table, context accesses of program types other than XDP, TC and
+//! socket filters, and reading map pointers' fields.
+
+// A verification returns one error, once; `VerifyError` carries the whole
+// diagnostic by value, as the API promises.
+#![allow(clippy::result_large_err)]
+
+mod error;
+mod helpers;
+mod liveness;
+mod scalar;
+mod state;
+mod tnum;
+mod verifier;
+
+pub use error::{ErrorKind, PathEvent, PathStep, RegisterNote, SourceLocation, VerifyError};
+pub use verifier::{verify, VerifyOptions, VerifyStats};

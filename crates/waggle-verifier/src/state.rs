@@ -1,0 +1,583 @@
+//! The abstract state of one path: registers, stack slots and call frames,
+//! acquired references; and the comparisons that let exploration stop
+//! (`subsumes`: an explored state covers this one) or detect a loop that
+//! never changes anything (`equal`).
+
+use crate::scalar::Scalar;
+use std::fmt;
+
+/// Why a register that held a pointer may no longer be used.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Dead {
+    /// A helper that may move packet data ran (at slot `pc`).
+    PacketChanged { pc: u32, helper: u32 },
+    /// The reference it held was released (at slot `pc`).
+    Released { pc: u32, helper: u32 },
+}
+
+/// What a pointer points into.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum PtrKind {
+    /// The program's context (`r1` at entry).
+    Ctx,
+    /// A stack frame, by its depth in the call chain (0: the program's).
+    Stack { frame: u8 },
+    /// Packet data (`ctx->data` plus offsets).
+    Packet,
+    /// Packet metadata (`ctx->data_meta` plus offsets).
+    PacketMeta,
+    /// `ctx->data_end`.
+    PacketEnd,
+    /// A map itself, by index in the object's maps (`CONST_PTR_TO_MAP`).
+    Map { map: u32 },
+    /// A map value; `maybe_null` until checked.
+    MapValue { map: u32, maybe_null: bool },
+    /// Memory of `size` bytes returned by a helper (a ring buffer record).
+    Mem { size: u32, maybe_null: bool },
+}
+
+impl PtrKind {
+    pub fn maybe_null(self) -> bool {
+        matches!(
+            self,
+            PtrKind::MapValue {
+                maybe_null: true,
+                ..
+            } | PtrKind::Mem {
+                maybe_null: true,
+                ..
+            }
+        )
+    }
+
+    pub fn non_null(self) -> PtrKind {
+        match self {
+            PtrKind::MapValue { map, .. } => PtrKind::MapValue {
+                map,
+                maybe_null: false,
+            },
+            PtrKind::Mem { size, .. } => PtrKind::Mem {
+                size,
+                maybe_null: false,
+            },
+            k => k,
+        }
+    }
+
+    pub fn is_packet(self) -> bool {
+        matches!(self, PtrKind::Packet | PtrKind::PacketMeta)
+    }
+
+    /// A short name for messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            PtrKind::Ctx => "the context",
+            PtrKind::Stack { .. } => "the stack",
+            PtrKind::Packet => "packet data",
+            PtrKind::PacketMeta => "packet metadata",
+            PtrKind::PacketEnd => "the end of the packet",
+            PtrKind::Map { .. } => "a map",
+            PtrKind::MapValue {
+                maybe_null: false, ..
+            } => "a map value",
+            PtrKind::MapValue {
+                maybe_null: true, ..
+            } => "a map value or null",
+            PtrKind::Mem {
+                maybe_null: false, ..
+            } => "a ring buffer record",
+            PtrKind::Mem {
+                maybe_null: true, ..
+            } => "a ring buffer record or null",
+        }
+    }
+}
+
+/// A pointer: `base(kind) + off + var`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct Ptr {
+    pub kind: PtrKind,
+    /// The fixed offset.
+    pub off: i32,
+    /// The variable offset (the constant 0 when none).
+    pub var: Scalar,
+    /// Packet pointers: identity of the variable offset (0 for none), shared
+    /// by copies so a range check refines them all. Nullable pointers: the
+    /// identity the null check refines.
+    pub id: u32,
+    /// The acquired reference this pointer holds (0 for none).
+    pub ref_id: u32,
+    /// Packet pointers: bytes from `base + var` proven inside the packet.
+    pub range: u32,
+}
+
+impl Ptr {
+    pub fn new(kind: PtrKind) -> Ptr {
+        Ptr {
+            kind,
+            off: 0,
+            var: Scalar::constant(0),
+            id: 0,
+            ref_id: 0,
+            range: 0,
+        }
+    }
+
+    pub fn has_var(&self) -> bool {
+        !self.var.is_zero()
+    }
+}
+
+/// The value of a register or a spilled stack slot.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Val {
+    NotInit,
+    /// A pointer made unusable; reading it is an error that says why.
+    Dead(Dead),
+    /// A number; copies share a non-zero `id` so that a branch on one
+    /// refines the others.
+    Scalar {
+        val: Scalar,
+        id: u32,
+    },
+    Ptr(Ptr),
+}
+
+impl Val {
+    pub fn scalar(val: Scalar) -> Val {
+        Val::Scalar { val, id: 0 }
+    }
+
+    pub fn unknown() -> Val {
+        Val::scalar(Scalar::UNKNOWN)
+    }
+}
+
+/// What is known of one stack byte.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Mark {
+    /// Never written on this path.
+    Invalid,
+    /// Written, value unknown.
+    Misc,
+    /// Written with zero.
+    Zero,
+    /// Part of the spilled register of its slot.
+    Spill,
+}
+
+/// One 8-byte stack slot: per-byte marks (byte 0 is the lowest address) and
+/// the register spilled into the slot's low bytes, when any.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct Slot {
+    pub marks: [Mark; 8],
+    /// The spilled value (`NotInit` when no byte is `Spill`). A pointer is
+    /// always spilled whole; a scalar may be spilled in its low 1, 2 or 4
+    /// bytes, truncated to them.
+    pub spill: Val,
+}
+
+impl Slot {
+    pub const EMPTY: Slot = Slot {
+        marks: [Mark::Invalid; 8],
+        spill: Val::NotInit,
+    };
+
+    pub fn spill_size(&self) -> usize {
+        self.marks.iter().take_while(|m| **m == Mark::Spill).count()
+    }
+
+    pub fn is_full_spill(&self) -> bool {
+        self.marks.iter().all(|m| *m == Mark::Spill)
+    }
+
+    /// Forgets the spilled register, keeping its bytes as written data.
+    pub fn scrub(&mut self) {
+        if self.spill != Val::NotInit {
+            for m in &mut self.marks {
+                if *m == Mark::Spill {
+                    *m = Mark::Misc;
+                }
+            }
+            self.spill = Val::NotInit;
+        }
+    }
+}
+
+/// Maximum number of nested frames (the program's and 7 calls), as Linux.
+pub const MAX_FRAMES: usize = 8;
+/// Stack bytes of one frame.
+pub const STACK_SIZE: usize = 512;
+
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Frame {
+    pub regs: [Val; 11],
+    /// Slot `i` covers `[fp - 8 * (i + 1), fp - 8 * i)`.
+    pub stack: Vec<Slot>,
+    /// Instruction index of the call that created the frame (`u32::MAX` for
+    /// the program's frame).
+    pub callsite: u32,
+    /// Instruction index of the function's first instruction.
+    pub func: u32,
+}
+
+impl Frame {
+    pub fn new(func: u32, callsite: u32, depth: u8) -> Frame {
+        let mut regs = [Val::NotInit; 11];
+        regs[10] = Val::Ptr(Ptr::new(PtrKind::Stack { frame: depth }));
+        Frame {
+            regs,
+            stack: Vec::new(),
+            callsite,
+            func,
+        }
+    }
+
+    pub fn slot_mut(&mut self, i: usize) -> &mut Slot {
+        if self.stack.len() <= i {
+            self.stack.resize(i + 1, Slot::EMPTY);
+        }
+        &mut self.stack[i]
+    }
+
+    pub fn slot(&self, i: usize) -> &Slot {
+        self.stack.get(i).unwrap_or(&Slot::EMPTY)
+    }
+}
+
+/// An acquired reference: its id and the slot of the instruction that
+/// acquired it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Ref {
+    pub id: u32,
+    pub pc: u32,
+    pub helper: u32,
+}
+
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct State {
+    pub frames: Vec<Frame>,
+    pub refs: Vec<Ref>,
+}
+
+impl State {
+    pub fn cur(&self) -> &Frame {
+        self.frames.last().expect("a state has a frame")
+    }
+
+    pub fn cur_mut(&mut self) -> &mut Frame {
+        self.frames.last_mut().expect("a state has a frame")
+    }
+
+    /// Every register and spilled value of every frame.
+    pub fn for_each_reg(&mut self, mut f: impl FnMut(&mut Val)) {
+        for frame in &mut self.frames {
+            for r in &mut frame.regs {
+                f(r);
+            }
+            for s in &mut frame.stack {
+                if s.spill != Val::NotInit {
+                    f(&mut s.spill);
+                }
+            }
+        }
+    }
+}
+
+/// Identities of the explored state mapped to those of the current one.
+pub struct IdMap {
+    pairs: Vec<(u32, u32)>,
+    /// Exact comparisons need the mapping to be one-to-one.
+    exact: bool,
+    tmp: u32,
+}
+
+impl IdMap {
+    pub fn new(exact: bool) -> IdMap {
+        IdMap {
+            pairs: Vec::new(),
+            exact,
+            tmp: u32::MAX,
+        }
+    }
+
+    /// Whether `old` may correspond to `cur`: the same old id always maps to
+    /// the same current id.
+    fn check(&mut self, old: u32, cur: u32) -> bool {
+        if old == 0 || cur == 0 {
+            return old == cur;
+        }
+        for &(o, c) in &self.pairs {
+            if o == old {
+                return c == cur;
+            }
+            if self.exact && c == cur {
+                return false;
+            }
+        }
+        self.pairs.push((old, cur));
+        true
+    }
+
+    /// Scalar links: an unlinked old scalar accepts anything; a linked one
+    /// needs the current scalars to be linked the same way.
+    fn check_scalar(&mut self, old: u32, cur: u32) -> bool {
+        if old == 0 && !self.exact {
+            return true;
+        }
+        if old == 0 && cur == 0 {
+            return true;
+        }
+        let cur = if cur == 0 {
+            self.tmp -= 1;
+            self.tmp
+        } else {
+            cur
+        };
+        let old = if old == 0 {
+            self.tmp -= 1;
+            self.tmp
+        } else {
+            old
+        };
+        self.check(old, cur)
+    }
+}
+
+/// Whether every concrete value of `cur` is one of `old`, so that what was
+/// proven from `old` holds from `cur` (`exact`: the two are the same).
+pub fn reg_covers(old: &Val, cur: &Val, ids: &mut IdMap) -> bool {
+    let exact = ids.exact;
+    match (old, cur) {
+        // Nothing read an uninitialised register on the explored paths (it
+        // would have been an error), so its value does not matter.
+        (Val::NotInit | Val::Dead(_), _) if !exact => true,
+        (Val::NotInit, Val::NotInit) => true,
+        (Val::Dead(a), Val::Dead(b)) => a == b,
+        (Val::Scalar { val: a, id: ia }, Val::Scalar { val: b, id: ib }) => {
+            (if exact { a == b } else { a.contains(b) }) && ids.check_scalar(*ia, *ib)
+        }
+        (Val::Ptr(a), Val::Ptr(b)) => {
+            if a.kind != b.kind || a.off != b.off {
+                return false;
+            }
+            let var_ok = if exact {
+                a.var == b.var
+            } else {
+                a.var.contains(&b.var)
+            };
+            let range_ok = if exact {
+                a.range == b.range
+            } else {
+                a.range <= b.range
+            };
+            var_ok && range_ok && ids.check(a.id, b.id) && ids.check(a.ref_id, b.ref_id)
+        }
+        _ => false,
+    }
+}
+
+/// Whether stack slot `cur` is covered by `old` (see [`reg_covers`]).
+fn slot_covers(old: &Slot, cur: &Slot, ids: &mut IdMap) -> bool {
+    if ids.exact {
+        return old.marks == cur.marks && reg_covers(&old.spill, &cur.spill, ids);
+    }
+    if old.marks.iter().all(|m| *m == Mark::Invalid) {
+        return true;
+    }
+    // A whole-slot scalar is comparable with eight written bytes.
+    let as_scalar = |s: &Slot| -> Option<Val> {
+        if s.is_full_spill() {
+            return match s.spill {
+                r @ Val::Scalar { .. } => Some(r),
+                _ => None,
+            };
+        }
+        if s.marks.iter().all(|m| *m == Mark::Zero) {
+            return Some(Val::scalar(Scalar::constant(0)));
+        }
+        if s.marks.iter().all(|m| matches!(m, Mark::Zero | Mark::Misc)) {
+            return Some(Val::unknown());
+        }
+        None
+    };
+    if old.is_full_spill() || cur.is_full_spill() {
+        if let (Some(o), Some(c)) = (as_scalar(old), as_scalar(cur)) {
+            return reg_covers(&o, &c, ids);
+        }
+        return old.is_full_spill()
+            && cur.is_full_spill()
+            && reg_covers(&old.spill, &cur.spill, ids);
+    }
+    // Partial scalar spills in the low bytes, byte marks elsewhere.
+    let (os, cs) = (old.spill_size(), cur.spill_size());
+    if os > 0 && (os != cs || !reg_covers(&old.spill, &cur.spill, ids)) {
+        return false;
+    }
+    let cur_is_scalar_spill = matches!(cur.spill, Val::Scalar { .. });
+    for (i, (o, c)) in old.marks.iter().zip(cur.marks.iter()).enumerate() {
+        let ok = match o {
+            Mark::Invalid => true,
+            Mark::Spill => i < cs,
+            Mark::Misc => match c {
+                Mark::Misc | Mark::Zero => true,
+                Mark::Spill => cur_is_scalar_spill,
+                Mark::Invalid => false,
+            },
+            Mark::Zero => *c == Mark::Zero,
+        };
+        if !ok {
+            return false;
+        }
+    }
+    true
+}
+
+/// Whether `old` covers `cur` (`exact`: equals it), comparing only the
+/// registers live in each frame.
+pub fn state_covers(old: &State, cur: &State, live: &[u16], exact: bool) -> bool {
+    if old.frames.len() != cur.frames.len() || old.refs.len() != cur.refs.len() {
+        return false;
+    }
+    let mut ids = IdMap::new(exact);
+    for ((fo, fc), mask) in old.frames.iter().zip(&cur.frames).zip(live) {
+        if fo.callsite != fc.callsite || fo.func != fc.func {
+            return false;
+        }
+        for r in 0..10 {
+            if mask & (1 << r) != 0 && !reg_covers(&fo.regs[r], &fc.regs[r], &mut ids) {
+                return false;
+            }
+        }
+        let n = fo.stack.len().max(fc.stack.len());
+        for i in 0..n {
+            if !slot_covers(fo.slot(i), fc.slot(i), &mut ids) {
+                return false;
+            }
+        }
+    }
+    for (a, b) in old.refs.iter().zip(&cur.refs) {
+        if !ids.check(a.id, b.id) {
+            return false;
+        }
+    }
+    true
+}
+
+impl fmt::Display for Dead {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Dead::PacketChanged { pc, helper } => write!(
+                f,
+                "invalid (a packet pointer, invalidated by {} at {pc})",
+                crate::helpers::name(helper)
+            ),
+            Dead::Released { pc, helper } => write!(
+                f,
+                "invalid (its reference was released by {} at {pc})",
+                crate::helpers::name(helper)
+            ),
+        }
+    }
+}
+
+/// Formats a scalar as compactly as its knowledge allows.
+pub fn fmt_scalar(s: &Scalar) -> String {
+    let num = |v: u64| {
+        if v < 1 << 20 {
+            format!("{v}")
+        } else {
+            format!("{v:#x}")
+        }
+    };
+    if let Some(v) = s.const_value() {
+        return if (v as i64) < 0 && (v as i64) > -(1 << 20) {
+            format!("{}", v as i64)
+        } else {
+            num(v)
+        };
+    }
+    let (b, b32) = (&s.b64, &s.b32);
+    let mut parts = Vec::new();
+    if b.umax < 1 << 63 {
+        parts.push(format!("{}..={}", num(b.umin), num(b.umax)));
+    } else if b.smin >= -(1 << 62) && b.smax <= 1 << 62 {
+        parts.push(format!("{}..={}", b.smin, b.smax));
+    } else if b.umin > 0 || b.umax < u64::MAX {
+        parts.push(format!("{}..={} unsigned", num(b.umin), num(b.umax)));
+    }
+    if b.umax > u32::MAX as u64 && (b32.umin > 0 || b32.umax < u32::MAX as u64) {
+        parts.push(format!("low 32 bits {}..={}", num(b32.umin), num(b32.umax)));
+    }
+    // Known low zero bits (alignment) say what the ranges do not.
+    let zeros = (s.var.value | s.var.mask).trailing_zeros().min(16);
+    if zeros > 0 && zeros < 64 {
+        parts.push(format!("multiple of {}", 1u64 << zeros));
+    }
+    if parts.is_empty() {
+        "scalar".into()
+    } else {
+        format!("scalar({})", parts.join(", "))
+    }
+}
+
+/// A register as messages show it, with map names resolved by `map_name`.
+pub fn fmt_reg(r: &Val, map_name: &dyn Fn(u32) -> String) -> String {
+    match r {
+        Val::NotInit => "uninitialised".into(),
+        Val::Dead(d) => d.to_string(),
+        Val::Scalar { val, .. } => fmt_scalar(val),
+        Val::Ptr(p) => {
+            let mut args = Vec::new();
+            let name = match p.kind {
+                PtrKind::Ctx => "ctx",
+                PtrKind::Stack { frame } => {
+                    let base = if frame == 0 {
+                        "fp".to_string()
+                    } else {
+                        format!("fp[frame {frame}]")
+                    };
+                    let mut s = format!("{base}{:+}", p.off);
+                    if p.has_var() {
+                        s.push_str(&format!(" + {}", fmt_scalar(&p.var)));
+                    }
+                    return s;
+                }
+                PtrKind::Packet => "pkt",
+                PtrKind::PacketMeta => "pkt_meta",
+                PtrKind::PacketEnd => "pkt_end",
+                PtrKind::Map { map } => return format!("map_ptr({})", map_name(map)),
+                PtrKind::MapValue { map, maybe_null } => {
+                    args.push(format!("map={}", map_name(map)));
+                    if maybe_null {
+                        "map_value_or_null"
+                    } else {
+                        "map_value"
+                    }
+                }
+                PtrKind::Mem { size, maybe_null } => {
+                    args.push(format!("size={size}"));
+                    if maybe_null {
+                        "ringbuf_mem_or_null"
+                    } else {
+                        "ringbuf_mem"
+                    }
+                }
+            };
+            if !matches!(p.kind, PtrKind::PacketEnd) {
+                args.push(format!("off={}", p.off));
+            }
+            if p.has_var() {
+                args.push(format!("var={}", fmt_scalar(&p.var)));
+            }
+            if p.kind.is_packet() {
+                args.push(format!("range={}", p.range));
+            }
+            if args.is_empty() {
+                name.to_string()
+            } else {
+                format!("{name}({})", args.join(", "))
+            }
+        }
+    }
+}

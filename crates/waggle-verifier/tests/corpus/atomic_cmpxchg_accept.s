@@ -1,0 +1,8 @@
+# expect: accept
+# type: raw
+# maps: .bss:array:4:16:1
+lddw %r1, map_idx_value 0, 0
+mov %r0, 0
+mov %r2, 1
+lock cmpxchg32 [%r1+4], %r2
+exit

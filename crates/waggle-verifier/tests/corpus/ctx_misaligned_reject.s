@@ -1,0 +1,4 @@
+# expect: reject not aligned
+# type: xdp
+ldxw %r0, [%r1+14]
+exit

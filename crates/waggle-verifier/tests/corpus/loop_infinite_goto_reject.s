@@ -1,0 +1,5 @@
+# expect: reject infinite loop
+# type: raw
+mov %r0, 0
+loop:
+ja loop

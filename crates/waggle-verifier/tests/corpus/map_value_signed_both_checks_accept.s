@@ -1,0 +1,14 @@
+# expect: accept
+# type: raw
+# maps: .bss:array:4:16:1
+call 7
+jsgt %r0, 3, out
+jslt %r0, 0, out
+lsh %r0, 2
+lddw %r1, map_idx_value 0, 0
+add %r1, %r0
+ldxw %r0, [%r1+0]
+exit
+out:
+mov %r0, 0
+exit

@@ -1,0 +1,5 @@
+# expect: accept
+# type: raw
+# The smallest valid program.
+mov %r0, 0
+exit
