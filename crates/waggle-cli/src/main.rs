@@ -13,6 +13,7 @@ mod maps_dump;
 mod object_run;
 mod program_file;
 mod run;
+mod verify;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -37,6 +38,8 @@ enum Command {
     /// Run a program: an object's program on a packet, pcap or context, or
     /// assembly/bytecode on memory.
     Run(run::Args),
+    /// Prove each program of an object safe, or explain why not.
+    Verify(verify::Args),
     /// Inspect the maps of an object.
     #[command(subcommand)]
     Map(MapCommand),
@@ -89,6 +92,7 @@ fn main() -> ExitCode {
         Command::Asm(args) => asm::main(args),
         Command::Disasm(args) => disasm::main(args),
         Command::Run(args) => run::main(args),
+        Command::Verify(args) => verify::main(args),
         Command::Map(MapCommand::Dump(args)) => map_dump(args),
     };
     match result {

@@ -24,6 +24,8 @@ pub struct ObjectRun<'a> {
     pub dump_maps: bool,
     pub json: bool,
     pub backend: crate::backend::Backend,
+    /// Verify the program before running it.
+    pub verify: bool,
 }
 
 /// The name of a return value, for program types whose values have names.
@@ -176,6 +178,9 @@ pub fn main(run: ObjectRun<'_>) -> Result<(), Failure> {
     let obj =
         LoadedObject::from_file(run.file, &LoadOptions::default()).map_err(Failure::bad_input)?;
     let prog = pick(&obj, run.program, run.section)?;
+    if run.verify {
+        crate::verify::check_before_run(run.file, &prog.name)?;
+    }
     let cfg = RunConfig {
         budget: run.budget,
         ..RunConfig::default()

@@ -36,6 +36,10 @@ pub struct Args {
     /// Object files: print every map's contents after the run.
     #[arg(long)]
     dump_maps: bool,
+    /// Object files: run without verifying first (programs always run in the
+    /// interpreter's checked mode, which stops any out-of-bounds access).
+    #[arg(long)]
+    no_verify: bool,
     /// Object files: where to run: Waggle's interpreter, the Linux kernel
     /// (BPF_PROG_TEST_RUN; needs root or CAP_BPF), or all available backends,
     /// reporting any difference (exit code 1 when they differ).
@@ -117,6 +121,7 @@ pub fn main(args: Args) -> Result<(), Failure> {
             dump_maps: args.dump_maps,
             json: args.json,
             backend: args.backend,
+            verify: !args.no_verify,
         });
     }
     let object_only = [
@@ -127,6 +132,7 @@ pub fn main(args: Args) -> Result<(), Failure> {
         ("--pcap", args.pcap.is_some()),
         ("--pcap-out", args.pcap_out.is_some()),
         ("--dump-maps", args.dump_maps),
+        ("--no-verify", args.no_verify),
     ];
     if let Some((flag, _)) = object_only.iter().find(|(_, set)| *set) {
         return Err(Failure::BadInput(format!(

@@ -1,0 +1,138 @@
+//! `waggle verify`: prove each program of an object safe, or say why not.
+
+use crate::failure::Failure;
+use serde::Serialize;
+use std::path::PathBuf;
+use waggle_object::Object;
+use waggle_verifier::{verify, VerifyOptions};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The ELF object.
+    file: PathBuf,
+    /// Verify only this program.
+    #[arg(long)]
+    program: Option<String>,
+    /// Print the verdicts as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Give up after this many processed instructions (Linux's limit is 1,000,000).
+    #[arg(long, default_value_t = 1_000_000)]
+    max_insns: u64,
+}
+
+#[derive(Serialize)]
+struct Verdict {
+    program: String,
+    section: String,
+    verified: bool,
+    insns_processed: Option<u64>,
+    peak_states: Option<usize>,
+    total_states: Option<usize>,
+    micros: Option<u128>,
+    error: Option<serde_json::Value>,
+}
+
+pub fn main(args: Args) -> Result<(), Failure> {
+    let data = std::fs::read(&args.file)
+        .map_err(|e| Failure::BadInput(format!("cannot read {}: {e}", args.file.display())))?;
+    let obj = Object::parse(&args.file.display().to_string(), &data).map_err(Failure::bad_input)?;
+    let opts = VerifyOptions {
+        max_insns: args.max_insns,
+    };
+    let programs: Vec<_> = obj
+        .programs
+        .iter()
+        .filter(|p| args.program.as_deref().is_none_or(|n| p.name == n))
+        .collect();
+    if programs.is_empty() {
+        return Err(Failure::BadInput(format!(
+            "no program matches; the object has: {}",
+            obj.programs
+                .iter()
+                .map(|p| p.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    let mut verdicts = Vec::new();
+    let mut rendered = Vec::new();
+    for p in programs {
+        match verify(p, &obj.maps, &opts) {
+            Ok(stats) => verdicts.push(Verdict {
+                program: p.name.clone(),
+                section: p.section.clone(),
+                verified: true,
+                insns_processed: Some(stats.insns_processed),
+                peak_states: Some(stats.peak_states),
+                total_states: Some(stats.total_states),
+                micros: Some(stats.duration.as_micros()),
+                error: None,
+            }),
+            Err(e) => {
+                rendered.push((p.name.clone(), e.render()));
+                verdicts.push(Verdict {
+                    program: p.name.clone(),
+                    section: p.section.clone(),
+                    verified: false,
+                    insns_processed: None,
+                    peak_states: None,
+                    total_states: None,
+                    micros: None,
+                    error: serde_json::from_str(&e.to_json()).ok(),
+                });
+            }
+        }
+    }
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&verdicts).map_err(Failure::bad_input)?
+        );
+    } else {
+        for v in &verdicts {
+            if v.verified {
+                println!(
+                    "{} ({}): verified, {} instructions processed, {} states at peak, {} µs",
+                    v.program,
+                    v.section,
+                    v.insns_processed.unwrap_or(0),
+                    v.peak_states.unwrap_or(0),
+                    v.micros.unwrap_or(0)
+                );
+            } else {
+                println!("{} ({}): rejected", v.program, v.section);
+            }
+        }
+        for (name, text) in &rendered {
+            eprintln!("\nprogram `{name}`:\n{text}");
+        }
+    }
+    let rejected = verdicts.iter().filter(|v| !v.verified).count();
+    if rejected > 0 {
+        return Err(Failure::Program(format!(
+            "{rejected} of {} programs rejected",
+            verdicts.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Verifies `name` of the object at `path` before it runs; the error holds
+/// the rendered diagnostic.
+pub fn check_before_run(path: &std::path::Path, name: &str) -> Result<(), Failure> {
+    let data = std::fs::read(path)
+        .map_err(|e| Failure::BadInput(format!("cannot read {}: {e}", path.display())))?;
+    let obj = Object::parse(&path.display().to_string(), &data).map_err(Failure::bad_input)?;
+    let prog = obj
+        .programs
+        .iter()
+        .find(|p| p.name == name)
+        .ok_or_else(|| Failure::BadInput(format!("no program `{name}`")))?;
+    verify(prog, &obj.maps, &VerifyOptions::default()).map(|_| ()).map_err(|e| {
+        Failure::Program(format!(
+            "the verifier rejected `{name}` (run with --no-verify to run it in checked mode anyway):\n{}",
+            e.render()
+        ))
+    })
+}
