@@ -1,4 +1,4 @@
-//! `cargo bench -p waggle-bench [-- OPTIONS] [FILTER...]`: Waggle's
+//! `cargo bench -p waggle-bench --bench interp [-- OPTIONS] [FILTER...]`: Waggle's
 //! interpreter against rbpf's on the benchmark programs. See
 //! `waggle_bench::cli` for the options.
 

@@ -1,4 +1,5 @@
-//! The command line of `cargo bench -p waggle-bench [-- OPTIONS] [FILTER...]`.
+//! The command line of `cargo bench -p waggle-bench --bench interp [-- OPTIONS]
+//! [FILTER...]`.
 
 use crate::backend::Backend;
 use crate::measure::Settings;
@@ -9,7 +10,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 const USAGE: &str = "\
-usage: cargo bench -p waggle-bench -- [OPTIONS] [FILTER...]
+usage: cargo bench -p waggle-bench --bench interp -- [OPTIONS] [FILTER...]
 
 Runs the benchmark programs whose name contains any FILTER (all without one)
 on Waggle's interpreter and rbpf's, and prints ns per run and rbpf/Waggle.

@@ -12,16 +12,25 @@
 //!   timing anything, then measures.
 //! - [`report`], [`render`]: results, ratios against rbpf, and their text,
 //!   Markdown and JSON forms.
-//! - [`cli`]: the command line of `cargo bench -p waggle-bench`.
+//! - [`cli`]: the command line of `cargo bench -p waggle-bench --bench interp`.
+//!
+//! [`csuite`] is the suite of programs written in C: the same XDP programs
+//! on Waggle's runtime, rbpf and natively compiled, with
+//! [`run_suite`] and the renderers [`csuite::text`], [`csuite::markdown`]
+//! and [`csuite::json`] as the entry points of `waggle bench` and of
+//! `cargo bench -p waggle-bench --bench suite`.
 
 pub mod backend;
 pub mod cli;
+pub mod csuite;
 pub mod machine;
 pub mod measure;
 pub mod registry;
 pub mod render;
 pub mod report;
 pub mod suite;
+
+pub use csuite::{run_suite, BenchError, SuiteOptions, SuiteReport};
 
 #[cfg(test)]
 mod tests;

@@ -4,9 +4,9 @@
 //! The runners of one program are measured together, one batch of each in
 //! turn, so that a change in machine load (this runs on shared machines)
 //! slows every runtime alike instead of skewing their ratio. Batches are
-//! timed as a whole with [`Instant`], so timer overhead is spread over many
-//! runs; results go through [`black_box`] so the work cannot be optimised
-//! away.
+//! timed as a whole ([`Runner::batch_ns`]: with [`Instant`] unless the
+//! runtime times itself), so timer overhead is spread over many runs;
+//! results go through [`black_box`] so the work cannot be optimised away.
 
 use crate::backend::{BackendError, Runner};
 use serde::Serialize;
@@ -14,7 +14,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 /// How long to measure.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Settings {
     /// Warm-up time per runner: fills caches and branch predictors, and
     /// estimates the time per run that sizes the batches.
@@ -71,7 +71,7 @@ pub fn measure_all(
     let start = Instant::now();
     while samples[0].len() < settings.batches.max(1) || start.elapsed() < budget {
         for (i, runner) in runners.iter_mut().enumerate() {
-            let ns = batch(runner.as_mut(), sizes[i]).map_err(|e| (i, e))?;
+            let ns = runner.batch_ns(sizes[i]).map_err(|e| (i, e))?;
             samples[i].push(ns);
         }
     }
@@ -94,15 +94,6 @@ fn batch_size(runner: &mut dyn Runner, settings: &Settings) -> Result<u64, Backe
     let per_run = start.elapsed().as_secs_f64() / runs as f64;
     let per_batch = settings.target.as_secs_f64() / settings.batches.max(1) as f64;
     Ok(((per_batch / per_run) as u64).max(1))
-}
-
-/// Runs one batch and returns its mean time per run in nanoseconds.
-fn batch(runner: &mut dyn Runner, runs: u64) -> Result<f64, BackendError> {
-    let start = Instant::now();
-    for _ in 0..runs {
-        black_box(runner.run()?);
-    }
-    Ok(start.elapsed().as_nanos() as f64 / runs as f64)
 }
 
 fn summarise(mut samples: Vec<f64>, runs_per_batch: u64) -> Measurement {

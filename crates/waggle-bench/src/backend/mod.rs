@@ -8,9 +8,11 @@
 use crate::registry::Compiled;
 use serde::Serialize;
 use std::fmt;
+use std::hint::black_box;
+use std::time::Instant;
 use thiserror::Error;
 
-mod rbpf;
+pub(crate) mod rbpf;
 mod waggle;
 
 /// A runtime that can run benchmark programs.
@@ -78,6 +80,19 @@ impl fmt::Display for Backend {
 pub trait Runner {
     /// Runs the program once and returns `r0`.
     fn run(&mut self) -> Result<u64, BackendError>;
+
+    /// Runs the program `runs` times and returns the mean time per run in
+    /// nanoseconds. The default times [`Runner::run`] in a loop; a runtime
+    /// that times runs itself (the kernel's `BPF_PROG_TEST_RUN` with
+    /// `repeat`) overrides it, so that what it costs to reach the runtime
+    /// once per batch is not counted per run.
+    fn batch_ns(&mut self, runs: u64) -> Result<f64, BackendError> {
+        let start = Instant::now();
+        for _ in 0..runs {
+            black_box(self.run()?);
+        }
+        Ok(start.elapsed().as_nanos() as f64 / runs.max(1) as f64)
+    }
 }
 
 /// Why a backend could not prepare or run a program.

@@ -34,7 +34,7 @@ impl<'a> Rbpf<'a> {
 
 /// How rbpf 0.4.1's interpreter runs `insn` differently from RFC 9669, if it
 /// does.
-fn deviation(insn: &Insn) -> Option<&'static str> {
+pub(crate) fn deviation(insn: &Insn) -> Option<&'static str> {
     use JmpCond::{Eq, Ge, Gt, Le, Lt, Ne};
     match *insn {
         Insn::Alu {

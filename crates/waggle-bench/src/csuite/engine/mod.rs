@@ -1,0 +1,141 @@
+//! The engines a C program can be measured on, and how each loads it.
+//!
+//! An [`Engine`] names a runtime; [`Engine::prepare`] loads a program into
+//! it, fills its maps, runs it once to observe its result (the correctness
+//! gate compares these before anything is timed) and returns the runner the
+//! measurement then calls many times.
+//!
+//! Adding an engine is adding a variant to [`Engine`], its name, its arm in
+//! [`Engine::prepare`] and a module here implementing it. The kernel
+//! (`waggle-kernel`) plugs in as `Engine::Kernel`, about thirty lines in a
+//! `kernel.rs`: load with `KernelObject::load(name, program.object())`, put
+//! each entry of [`CProgram::fill`](super::programs::CProgram::fill) into its
+//! map, test-run `xdp_NAME` once on [`Workload::frame`] and read `.bss`
+//! `result` for the [`Observed::Result`], and return a runner whose
+//! [`batch_ns`](crate::backend::Runner::batch_ns) is one `test_run` with
+//! `repeat` set to the batch size, returning its `duration_ns` (the kernel's
+//! own mean per run, so the syscall is not counted per run). It goes first
+//! in [`Engine::ALL`] and in [`REFERENCES`], which adds a "/kernel" ratio
+//! column for every engine and makes the kernel the first reference. A
+//! Waggle JIT is one more variant the same way.
+
+use super::run::Workload;
+use crate::backend::{BackendError, Runner};
+use serde::Serialize;
+use std::fmt;
+
+mod native;
+mod rbpf;
+mod waggle;
+
+/// A runtime of the C suite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Engine {
+    /// The C compiled for the host: the physical limit.
+    Native,
+    /// Waggle's runtime as `waggle run` runs a program:
+    /// `LoadedObject::run_packet`, the interpreter in checked mode.
+    Waggle,
+    /// Waggle's interpreter without memory checks, as verified programs
+    /// will run, on the runtime's prepared instructions (programs without
+    /// helper calls only; see `waggle.rs`).
+    WaggleUnchecked,
+    /// rbpf's interpreter (`EbpfVmMbuff`) on the `raw_NAME` entry point.
+    Rbpf,
+    /// rbpf's x86-64 JIT on the `raw_NAME` entry point.
+    RbpfJit,
+}
+
+/// The engines ratio columns are taken against, in order of preference:
+/// every other engine's time is divided by each of these.
+pub const REFERENCES: &[Engine] = &[Engine::Native];
+
+impl Engine {
+    /// Every engine, in column order.
+    pub const ALL: [Engine; 5] = [
+        Engine::Native,
+        Engine::Waggle,
+        Engine::WaggleUnchecked,
+        Engine::Rbpf,
+        Engine::RbpfJit,
+    ];
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            Engine::Native => "native",
+            Engine::Waggle => "waggle",
+            Engine::WaggleUnchecked => "waggle-unchecked",
+            Engine::Rbpf => "rbpf",
+            Engine::RbpfJit => "rbpf-jit",
+        }
+    }
+
+    /// The engine called `name`.
+    pub fn from_name(name: &str) -> Option<Engine> {
+        Engine::ALL.into_iter().find(|e| e.name() == name)
+    }
+
+    /// Loads `workload` into this engine and runs it once; an engine that
+    /// cannot run the program says why with [`BackendError::Unsupported`].
+    pub fn prepare(self, workload: &Workload) -> Result<Prepared<'_>, BackendError> {
+        match self {
+            Engine::Native => native::prepare(workload),
+            Engine::Waggle => waggle::prepare_checked(workload),
+            Engine::WaggleUnchecked => waggle::prepare_unchecked(workload),
+            Engine::Rbpf => rbpf::prepare(workload, rbpf::Mode::Interpreter),
+            Engine::RbpfJit => rbpf::prepare(workload, rbpf::Mode::Jit),
+        }
+    }
+}
+
+impl fmt::Display for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A program loaded into an engine, after one run.
+pub struct Prepared<'a> {
+    /// Runs the program once per call, on the engine's own copy of the frame.
+    pub runner: Box<dyn Runner + 'a>,
+    /// What the run computed.
+    pub observed: Observed,
+}
+
+/// A program's result as an engine reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Observed {
+    /// The full 64-bit result: the native function's return value, or what
+    /// `xdp_NAME` stored in `.bss` `result`.
+    Result(u64),
+    /// `raw_NAME`'s return value: the result folded to 32 bits.
+    Folded(u32),
+}
+
+/// `raw_NAME`'s fold of a result: `r ^ r >> 32`, truncated to 32 bits.
+pub fn fold(result: u64) -> u32 {
+    (result ^ (result >> 32)) as u32
+}
+
+impl Observed {
+    /// Whether this agrees with the full `reference` result.
+    pub fn matches(self, reference: u64) -> bool {
+        match self {
+            Observed::Result(r) => r == reference,
+            Observed::Folded(f) => f == fold(reference),
+        }
+    }
+}
+
+impl fmt::Display for Observed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Observed::Result(r) => write!(f, "{r:#x}"),
+            Observed::Folded(v) => write!(f, "{v:#x} (folded)"),
+        }
+    }
+}
+
+pub(crate) use rbpf::raw_bytecode;
+pub(crate) use waggle::reference as waggle_reference;
