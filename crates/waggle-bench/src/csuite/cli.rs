@@ -156,7 +156,7 @@ mod tests {
     #[test]
     fn rejects_unknown_options_and_engines() {
         assert!(parse(&["--fast"]).is_err());
-        assert!(parse(&["--engine", "kernel"]).is_err());
+        assert!(parse(&["--engine", "jit"]).is_err());
         assert!(parse(&["--time-ms", "x"]).is_err());
     }
 }

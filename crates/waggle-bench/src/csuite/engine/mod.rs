@@ -6,24 +6,15 @@
 //! measurement then calls many times.
 //!
 //! Adding an engine is adding a variant to [`Engine`], its name, its arm in
-//! [`Engine::prepare`] and a module here implementing it. The kernel
-//! (`waggle-kernel`) plugs in as `Engine::Kernel`, about thirty lines in a
-//! `kernel.rs`: load with `KernelObject::load(name, program.object())`, put
-//! each entry of [`CProgram::fill`](super::programs::CProgram::fill) into its
-//! map, test-run `xdp_NAME` once on [`Workload::frame`] and read `.bss`
-//! `result` for the [`Observed::Result`], and return a runner whose
-//! [`batch_ns`](crate::backend::Runner::batch_ns) is one `test_run` with
-//! `repeat` set to the batch size, returning its `duration_ns` (the kernel's
-//! own mean per run, so the syscall is not counted per run). It goes first
-//! in [`Engine::ALL`] and in [`REFERENCES`], which adds a "/kernel" ratio
-//! column for every engine and makes the kernel the first reference. A
-//! Waggle JIT is one more variant the same way.
+//! [`Engine::prepare`] and a module here implementing it (`kernel.rs` is a
+//! short example). A Waggle JIT is one more variant the same way.
 
 use super::run::Workload;
 use crate::backend::{BackendError, Runner};
 use serde::Serialize;
 use std::fmt;
 
+mod kernel;
 mod native;
 mod rbpf;
 mod waggle;
@@ -32,6 +23,8 @@ mod waggle;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Engine {
+    /// The Linux kernel's JIT through `BPF_PROG_TEST_RUN` (root or CAP_BPF).
+    Kernel,
     /// The C compiled for the host: the physical limit.
     Native,
     /// Waggle's runtime as `waggle run` runs a program:
@@ -49,11 +42,12 @@ pub enum Engine {
 
 /// The engines ratio columns are taken against, in order of preference:
 /// every other engine's time is divided by each of these.
-pub const REFERENCES: &[Engine] = &[Engine::Native];
+pub const REFERENCES: &[Engine] = &[Engine::Kernel, Engine::Native];
 
 impl Engine {
     /// Every engine, in column order.
-    pub const ALL: [Engine; 5] = [
+    pub const ALL: [Engine; 6] = [
+        Engine::Kernel,
         Engine::Native,
         Engine::Waggle,
         Engine::WaggleUnchecked,
@@ -63,6 +57,7 @@ impl Engine {
 
     pub const fn name(self) -> &'static str {
         match self {
+            Engine::Kernel => "kernel",
             Engine::Native => "native",
             Engine::Waggle => "waggle",
             Engine::WaggleUnchecked => "waggle-unchecked",
@@ -80,6 +75,7 @@ impl Engine {
     /// cannot run the program says why with [`BackendError::Unsupported`].
     pub fn prepare(self, workload: &Workload) -> Result<Prepared<'_>, BackendError> {
         match self {
+            Engine::Kernel => kernel::prepare(workload),
             Engine::Native => native::prepare(workload),
             Engine::Waggle => waggle::prepare_checked(workload),
             Engine::WaggleUnchecked => waggle::prepare_unchecked(workload),

@@ -110,7 +110,7 @@ impl Loaded {
 }
 
 /// Where the BTF puts the variable `result` in `.bss`.
-fn result_offset(object: &Object) -> Result<usize, BackendError> {
+pub(super) fn result_offset(object: &Object) -> Result<usize, BackendError> {
     let missing = || load_error("no `result` variable in the object's .bss BTF");
     let btf = object.btf.as_ref().ok_or_else(missing)?;
     let id = btf
