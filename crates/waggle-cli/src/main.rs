@@ -40,6 +40,14 @@ enum Command {
     Run(run::Args),
     /// Prove each program of an object safe, or explain why not.
     Verify(verify::Args),
+    /// Benchmark the C suite on every engine side by side (Waggle, the Linux
+    /// kernel's JIT, rbpf, native code); `waggle bench --help` for options.
+    #[command(disable_help_flag = true)]
+    Bench {
+        /// Options and program filters (`--quick`, `--json`, `--markdown`, `--list`, ...).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Inspect the maps of an object.
     #[command(subcommand)]
     Map(MapCommand),
@@ -89,6 +97,7 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Bench { args } => return waggle_bench::csuite::cli::main(args),
         Command::Asm(args) => asm::main(args),
         Command::Disasm(args) => disasm::main(args),
         Command::Run(args) => run::main(args),

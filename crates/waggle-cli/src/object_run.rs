@@ -192,13 +192,16 @@ pub fn main(run: ObjectRun<'_>) -> Result<(), Failure> {
         return Err(Failure::BadInput("--pcap-out needs --pcap".into()));
     }
     let repeat = run.repeat.max(1);
+    let data = run.data.map(read).transpose()?;
+    let ctx = run.ctx.map(read).transpose()?;
     let mut total = Duration::ZERO;
     let mut last: Option<RunResult> = None;
     let mut trace = Vec::new();
     for _ in 0..repeat {
-        let result = match (run.data, run.ctx) {
-            (Some(data), _) => obj.run_packet(prog, &read(data)?, &cfg),
-            (None, Some(ctx)) => obj.run_raw(prog, &mut read(ctx)?, &cfg),
+        let result = match (&data, &ctx) {
+            (Some(data), _) => obj.run_packet(prog, data, &cfg),
+            // Each run gets the context as the file holds it.
+            (None, Some(ctx)) => obj.run_raw(prog, &mut ctx.clone(), &cfg),
             (None, None) if prog.ctx == waggle_runtime::context::CtxKind::Raw => {
                 obj.run_raw(prog, &mut [], &cfg)
             }

@@ -101,7 +101,21 @@ pub struct HelperContext<'a> {
     pub(crate) opts: &'a crate::RunOptions,
     /// Instructions run by callbacks during this helper call.
     pub(crate) callback_insns: u64,
+    /// How another execution engine runs callbacks; `None`: the interpreter
+    /// runs them, in the mode of the calling run.
+    pub(crate) callbacks: Option<&'a mut CallbackRunner<'a>>,
 }
+
+/// How [`HelperContext::call_function`] runs a callback for an execution
+/// engine other than the interpreter (the JIT runs its own compiled code).
+///
+/// Arguments: the op index where the function starts (already validated
+/// against the program's function entries), `r1`..`r5`, and the run's
+/// environment to hand to the callback's own helpers. The callback runs on a
+/// stack of its own; an `Exit` interrupt inside it ends only the callback, as
+/// in the interpreter.
+pub type CallbackRunner<'a> = dyn FnMut(usize, [u64; 5], Option<&mut dyn Any>) -> Result<crate::Outcome, crate::RunError>
+    + 'a;
 
 /// A pointer argument that does not point into memory the program may touch.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -119,6 +133,37 @@ impl From<BadPointer> for Interrupt {
 }
 
 impl<'a> HelperContext<'a> {
+    /// A helper context for a call made by an execution engine other than
+    /// the interpreter (the JIT), which runs verified code: memory is not
+    /// checked. `prog` is the program as the interpreter prepared it (for
+    /// [`call_function`](Self::call_function)'s validation of function
+    /// references), `tail_calls` the chain's count so far, and `callbacks`
+    /// how the engine runs callbacks itself (`None`: the interpreter runs
+    /// them, unchecked).
+    pub fn for_engine(
+        prog: &'a crate::Program,
+        env: Option<&'a mut dyn Any>,
+        opts: &'a crate::RunOptions,
+        tail_calls: u32,
+        callbacks: Option<&'a mut CallbackRunner<'a>>,
+    ) -> HelperContext<'a> {
+        HelperContext {
+            regions: None,
+            env,
+            prog,
+            tail_calls,
+            opts,
+            callback_insns: 0,
+            callbacks,
+        }
+    }
+
+    /// Instructions that callbacks ran during this helper call (the caller
+    /// adds them to its own count).
+    pub fn callback_insns(&self) -> u64 {
+        self.callback_insns
+    }
+
     /// The runtime state handed to the run with [`crate::Input::with_env`],
     /// if it is a `T`.
     pub fn env<T: 'static>(&mut self) -> Option<&mut T> {

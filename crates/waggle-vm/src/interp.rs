@@ -57,6 +57,10 @@ pub enum RunError {
     TailCallInSubprogram { pc: usize },
     #[error("callback reference {0:#x} names no function of this program")]
     BadCallback(u64),
+    /// The execution engine cannot do this yet (the JIT's first slice has no
+    /// tail calls, for instance).
+    #[error("instruction {pc}: {what} is not supported by this execution engine")]
+    Unsupported { pc: usize, what: &'static str },
 }
 
 /// A finished run.
@@ -171,6 +175,22 @@ impl<'a> Input<'a> {
         self.packet = Some(packet);
         self
     }
+
+    /// The argument registers `r1`..`r5` (for other execution engines).
+    pub fn args(&self) -> [u64; 5] {
+        self.args
+    }
+
+    /// The packet LD_ABS/LD_IND read, if any (for other execution engines).
+    pub fn packet(&self) -> Option<Region> {
+        self.packet
+    }
+
+    /// The environment handed to helpers, if any (for other execution
+    /// engines, which pass it on to [`HelperContext`]s).
+    pub fn env_mut(&mut self) -> Option<&mut dyn Any> {
+        self.env.as_deref_mut()
+    }
 }
 
 /// What the two modes do differently, resolved at compile time.
@@ -225,7 +245,8 @@ impl Program {
         mut input: Input<'_>,
         opts: &RunOptions,
     ) -> Result<Outcome, RunError> {
-        let mut stack = Stack::new(self.frames);
+        let mut stack = Stack::uninit();
+        stack.zero_frames(self.frames);
         let mut regions = Regions::new(stack.frame_region(0));
         for r in input.memory.iter().chain(&input.granted) {
             // SAFETY: `Input` holds the borrow of this memory for the run.
@@ -244,7 +265,8 @@ impl Program {
         mut input: Input<'_>,
         opts: &RunOptions,
     ) -> Result<Outcome, RunError> {
-        let mut stack = Stack::new(self.frames);
+        let mut stack = Stack::uninit();
+        stack.zero_frames(self.frames);
         run(self, 0, &mut input, opts, &mut stack, Unchecked)
     }
 }
@@ -261,15 +283,21 @@ struct Stack {
 }
 
 impl Stack {
-    fn new(frames: usize) -> Stack {
-        let mut stack = Stack {
+    /// An uninitialised stack, built where it will live: returning a 4 KiB
+    /// value from a constructor costs a copy per run.
+    #[inline(always)]
+    fn uninit() -> Stack {
+        Stack {
             mem: MaybeUninit::uninit(),
-        };
+        }
+    }
+
+    /// Zeroes the top `frames` frames.
+    fn zero_frames(&mut self, frames: usize) {
         let bytes = frames.min(MAX_CALL_FRAMES) * STACK_SIZE;
-        let top = stack.top();
+        let top = self.top();
         // SAFETY: the top `bytes` bytes lie inside `mem`.
         unsafe { ptr::write_bytes((top - bytes as u64) as *mut u8, 0, bytes) };
-        stack
     }
 
     fn top(&mut self) -> u64 {
@@ -683,6 +711,7 @@ fn run<M: Mode>(
                     tail_calls,
                     opts,
                     callback_insns: 0,
+                    callbacks: None,
                 };
                 let result = (helper.func)(&mut cx, [regs[1], regs[2], regs[3], regs[4], regs[5]]);
                 count += cx.callback_insns;
@@ -765,7 +794,17 @@ impl HelperContext<'_> {
             .filter(|&i| self.prog.func_entries.contains(&(i as u32)))
             .ok_or_else(|| Interrupt::Fault(RunError::BadCallback(func).to_string()))?
             as usize;
-        let mut stack = Stack::new(MAX_CALL_FRAMES);
+        if let Some(run_callback) = self.callbacks.as_mut() {
+            return match run_callback(start, args, self.env.as_deref_mut()) {
+                Ok(out) => {
+                    self.callback_insns += out.insns;
+                    Ok(out.r0)
+                }
+                Err(e) => Err(Interrupt::Fault(format!("in callback: {e}"))),
+            };
+        }
+        let mut stack = Stack::uninit();
+        stack.zero_frames(MAX_CALL_FRAMES);
         let mut input = Input {
             args,
             env: self.env.as_deref_mut(),

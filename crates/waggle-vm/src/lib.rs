@@ -27,7 +27,7 @@ mod interp;
 pub mod memory;
 mod program;
 
-pub use helpers::{HelperContext, HelperRegistry, HelperResult, Interrupt};
+pub use helpers::{CallbackRunner, HelperContext, HelperRegistry, HelperResult, Interrupt};
 pub use interp::{Input, Outcome, RunError, RunOptions, MAX_CALL_FRAMES, STACK_SIZE};
 pub use memory::{Access, Region};
 pub use program::{PrepareError, Program, FUNC_REF_TAG};

@@ -11,11 +11,12 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 const USAGE: &str = "\
-usage: cargo bench -p waggle-bench --bench suite -- [OPTIONS] [FILTER...]
+usage: waggle bench [OPTIONS] [FILTER...]
+       cargo bench -p waggle-bench --bench suite -- [OPTIONS] [FILTER...]
 
 Runs the C suite's programs whose name contains any FILTER (all without one)
 on every engine that can run them, after checking that all compute the same
-result, and prints ns per run, ratios to the native build, and the map
+result, and prints ns per run, ratios to the kernel and to native code, and the map
 benchmarks' ns per operation.
 
 options:
@@ -23,7 +24,7 @@ options:
   --markdown      print the report as Markdown tables
   --quick         short measurements (a few seconds in all), for CI
   --time-ms N     measuring time per program and engine (default 250)
-  --engine NAME   only this engine (repeatable): native, waggle,
+  --engine NAME   only this engine (repeatable): kernel, native, waggle,
                   waggle-unchecked, rbpf, rbpf-jit
   --list          list the programs and exit
   -h, --help      show this help";
