@@ -14,7 +14,8 @@ use std::path::Path;
 use std::sync::Arc;
 use thiserror::Error;
 use waggle_isa::{assemble, encode_program, Syntax};
-use waggle_vm::{HelperRegistry, Input, Interrupt, Program, RunOptions};
+use waggle_jit::JitProgram;
+use waggle_vm::{HelperRegistry, Input, Interrupt, Program, RunError, RunOptions};
 
 /// One conformance test file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -157,6 +158,12 @@ pub fn helpers() -> HelperRegistry {
 pub enum Engine {
     /// The interpreter, bounds-checking every access.
     InterpChecked,
+    /// The Cranelift JIT (`waggle-jit`). Compiled code checks nothing, so a
+    /// program runs there only after a checked interpreter run of it on a
+    /// copy of the memory stayed in bounds and finished within the budget:
+    /// a stand-in for the verifier, sound because conformance programs are
+    /// deterministic. The JIT's own result is what is reported.
+    Jit,
 }
 
 /// Why a case did not pass.
@@ -189,6 +196,22 @@ pub fn run_bytecode(bytes: &[u8], mem: &mut [u8], engine: Engine) -> Result<u64,
     };
     let out = match engine {
         Engine::InterpChecked => prog.run_checked(Input::memory(mem), &opts),
+        Engine::Jit => {
+            let jit = JitProgram::from_bytes(bytes, Arc::new(helpers()))
+                .map_err(|e| Failure::Load(e.to_string()))?;
+            let mut copy = mem.to_vec();
+            match prog.run_checked(Input::memory(&mut copy), &opts) {
+                Err(
+                    e @ (RunError::OutOfBounds { .. }
+                    | RunError::MisalignedAtomic { .. }
+                    | RunError::BudgetExhausted { .. }),
+                ) => Err(e),
+                // SAFETY: the checked run of this deterministic program on the
+                // same memory touched only its stack and `mem`, within bounds,
+                // and finished.
+                _ => unsafe { jit.run(Input::memory(mem), &opts) },
+            }
+        }
     };
     out.map(|o| o.r0).map_err(|e| Failure::Run(e.to_string()))
 }

@@ -1,9 +1,10 @@
 //! Every file of the bpf_conformance suite, through Waggle's assembler and
-//! interpreter, and through the `waggle-conformance` plugin binary.
+//! interpreter, through the JIT, and through the `waggle-conformance` plugin
+//! binary (both engines).
 
 use std::fs;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use waggle_conformance::{default_suite_dir, run_case, Engine, Expected, TestCase};
 use waggle_isa::{assemble, encode_program, Syntax};
@@ -23,30 +24,40 @@ fn suite_files() -> Option<Vec<PathBuf>> {
     Some(files)
 }
 
-fn load(path: &PathBuf) -> TestCase {
+fn load(path: &Path) -> TestCase {
     let text = fs::read_to_string(path).expect("read test file");
     TestCase::parse(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-fn name(path: &PathBuf) -> String {
+fn name(path: &Path) -> String {
     path.file_name().unwrap().to_string_lossy().into_owned()
 }
 
-#[test]
-fn conformance_suite_interpreter() {
+/// Runs every file on `engine`; prints `conformance (LABEL): N passed, N failed`.
+fn run_suite(engine: Engine, label: &str) {
     let Some(files) = suite_files() else { return };
     let mut failed = Vec::new();
     for path in &files {
-        if let Err(e) = run_case(&load(path), Engine::InterpChecked) {
+        if let Err(e) = run_case(&load(path), engine) {
             failed.push(format!("{}: {e}", name(path)));
         }
     }
     let passed = files.len() - failed.len();
     println!(
-        "conformance (interpreter, checked): {passed} passed, {} failed",
+        "conformance ({label}): {passed} passed, {} failed",
         failed.len()
     );
     assert!(failed.is_empty(), "failures:\n{}", failed.join("\n"));
+}
+
+#[test]
+fn conformance_suite_interpreter() {
+    run_suite(Engine::InterpChecked, "interpreter, checked");
+}
+
+#[test]
+fn conformance_suite_jit() {
+    run_suite(Engine::Jit, "jit");
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -55,6 +66,15 @@ fn hex(bytes: &[u8]) -> String {
 
 #[test]
 fn conformance_suite_through_plugin_binary() {
+    through_plugin_binary(&[], "plugin binary");
+}
+
+#[test]
+fn conformance_suite_through_plugin_binary_jit() {
+    through_plugin_binary(&["--jit"], "plugin binary, jit");
+}
+
+fn through_plugin_binary(flags: &[&str], label: &str) {
     let Some(files) = suite_files() else { return };
     let plugin = env!("CARGO_BIN_EXE_waggle-conformance");
     let mut failed = Vec::new();
@@ -63,7 +83,8 @@ fn conformance_suite_through_plugin_binary() {
         let program = encode_program(&assemble(&case.asm, Syntax::Ubpf).expect("assembles"));
         // Alternate the two ways the protocol passes the program.
         let mut cmd = Command::new(plugin);
-        cmd.arg(hex(&case.mem))
+        cmd.args(flags)
+            .arg(hex(&case.mem))
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let output = if i % 2 == 0 {
@@ -101,7 +122,7 @@ fn conformance_suite_through_plugin_binary() {
     }
     let passed = files.len() - failed.len();
     println!(
-        "conformance (plugin binary): {passed} passed, {} failed",
+        "conformance ({label}): {passed} passed, {} failed",
         failed.len()
     );
     assert!(failed.is_empty(), "failures:\n{}", failed.join("\n"));

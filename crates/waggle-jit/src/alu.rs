@@ -1,0 +1,118 @@
+//! ALU operations whose BPF semantics differ from Cranelift's instructions:
+//! division and modulo (Cranelift traps where BPF defines a result), byte
+//! order, and the widening of 32-bit results.
+
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::types::{I16, I32, I64};
+use cranelift_codegen::ir::{InstBuilder, Type, Value};
+use cranelift_frontend::FunctionBuilder;
+use waggle_isa::EndianOp;
+
+/// A constant of type `ty` from the low bits of `v` (Cranelift's canonical
+/// form for narrow constants is the value masked to the type's width).
+pub(crate) fn iconst(b: &mut FunctionBuilder<'_>, ty: Type, v: i64) -> Value {
+    let masked = match ty.bits() {
+        64 => v,
+        bits => v & ((1i64 << bits) - 1),
+    };
+    b.ins().iconst(ty, masked)
+}
+
+/// A 32-bit result zero-extended to 64 bits, as every 32-bit ALU operation
+/// leaves its destination; 64-bit values pass through.
+pub(crate) fn widen(b: &mut FunctionBuilder<'_>, v: Value) -> Value {
+    if b.func.dfg.value_type(v) == I64 {
+        v
+    } else {
+        b.ins().uextend(I64, v)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DivKind {
+    Div,
+    Sdiv,
+    Mod,
+    Smod,
+}
+
+/// `a / b` or `a % b` with BPF's edge cases, in the type of `a`:
+/// division by zero yields 0, modulo by zero keeps the dividend, and signed
+/// `MIN / -1` wraps to `MIN` (`MIN % -1` is 0).
+///
+/// Cranelift's `udiv`/`sdiv` trap on a zero divisor and `sdiv` on overflow,
+/// so a register divisor of 0 (or -1, signed) is replaced by 1 and the BPF
+/// result selected afterwards: no branch, no trap. An immediate divisor is
+/// resolved at compile time, which leaves a plain division by a constant
+/// that Cranelift strength-reduces.
+pub(crate) fn div(
+    b: &mut FunctionBuilder<'_>,
+    kind: DivKind,
+    a: Value,
+    divisor: Value,
+    imm: Option<i64>,
+) -> Value {
+    let ty = b.func.dfg.value_type(a);
+    let signed = matches!(kind, DivKind::Sdiv | DivKind::Smod);
+    let rem = matches!(kind, DivKind::Mod | DivKind::Smod);
+    let op = |b: &mut FunctionBuilder<'_>, x: Value, y: Value| match kind {
+        DivKind::Div => b.ins().udiv(x, y),
+        DivKind::Sdiv => b.ins().sdiv(x, y),
+        DivKind::Mod => b.ins().urem(x, y),
+        DivKind::Smod => b.ins().srem(x, y),
+    };
+    if let Some(imm) = imm {
+        // The immediate as the operation sees it: sign-extended to 64 bits,
+        // or its low 32 bits.
+        let c = if ty == I64 { imm } else { imm as i32 as i64 };
+        return match (c, signed, rem) {
+            (0, _, false) => iconst(b, ty, 0),
+            (0, _, true) => a,
+            (-1, true, false) => b.ins().ineg(a),
+            (-1, true, true) => iconst(b, ty, 0),
+            _ => op(b, a, divisor),
+        };
+    }
+    let zero = iconst(b, ty, 0);
+    let one = iconst(b, ty, 1);
+    let is_zero = b.ins().icmp_imm_s(IntCC::Equal, divisor, 0);
+    if !signed {
+        let safe = b.ins().select(is_zero, one, divisor);
+        let r = op(b, a, safe);
+        let on_zero = if rem { a } else { zero };
+        return b.ins().select(is_zero, on_zero, r);
+    }
+    let is_minus_one = b.ins().icmp_imm_s(IntCC::Equal, divisor, -1);
+    let unsafe_divisor = b.ins().bor(is_zero, is_minus_one);
+    let safe = b.ins().select(unsafe_divisor, one, divisor);
+    // With a divisor of 1 in place of -1 the remainder is already right (0);
+    // the quotient must be negated (wrapping, so MIN stays MIN).
+    let r = op(b, a, safe);
+    let r = if rem {
+        r
+    } else {
+        let negated = b.ins().ineg(a);
+        b.ins().select(is_minus_one, negated, r)
+    };
+    let on_zero = if rem { a } else { zero };
+    b.ins().select(is_zero, on_zero, r)
+}
+
+/// `BPF_END`: keep the low `bits` of `v`, byte-swapped when the conversion
+/// asks for the other byte order than the host's; zero-extended to 64 bits.
+pub(crate) fn endian(b: &mut FunctionBuilder<'_>, op: EndianOp, bits: u8, v: Value) -> Value {
+    let host_le = cfg!(target_endian = "little");
+    let swap = match op {
+        EndianOp::ToLe => !host_le,
+        EndianOp::ToBe => host_le,
+        EndianOp::Swap => true,
+    };
+    let ty = match bits {
+        16 => I16,
+        32 => I32,
+        _ => I64,
+    };
+    let narrow = if ty == I64 { v } else { b.ins().ireduce(ty, v) };
+    let r = if swap { b.ins().bswap(narrow) } else { narrow };
+    widen(b, r)
+}

@@ -1,0 +1,45 @@
+//! Waggle's JIT: eBPF programs compiled to native code with Cranelift.
+//!
+//! [`JitProgram::new`] takes what [`waggle_vm::Program::new`] takes (decoded
+//! instructions and a helper registry) and compiles every BPF function to a
+//! native function; [`JitProgram::run`] runs it on the interpreter's
+//! [`Input`](waggle_vm::Input) and returns its [`Outcome`](waggle_vm::Outcome)
+//! or [`RunError`](waggle_vm::RunError). Semantics are the interpreter's
+//! (RFC 9669 as Linux runs it); the run is unchecked, so only programs the
+//! verifier accepted may run, and `run` is `unsafe` like
+//! [`Program::run_unchecked`](waggle_vm::Program::run_unchecked).
+//!
+//! - `functions.rs`: which BPF functions exist, their bodies and blocks,
+//!   which calls need depth or status checks.
+//! - `translate.rs`, `alu.rs`: one BPF function to Cranelift IR, registers as
+//!   SSA variables.
+//! - `frames.rs`: the run context shared with compiled code, the BPF stack,
+//!   starting a run and reading how it ended.
+//! - `helpers.rs`: the `extern "C"` trampolines compiled code calls (helpers,
+//!   `callx`, faults), which give helpers a
+//!   [`HelperContext`](waggle_vm::HelperContext) and run callbacks as
+//!   compiled code.
+//! - `program.rs`: [`JitProgram`], module set-up and code memory.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use waggle_isa::{assemble, encode_program, Syntax};
+//! use waggle_jit::JitProgram;
+//! use waggle_vm::{HelperRegistry, Input, RunOptions};
+//!
+//! let insns = assemble("ldxb %r0, [%r1+1]\nexit", Syntax::Ubpf).unwrap();
+//! let prog = JitProgram::from_bytes(&encode_program(&insns), Arc::new(HelperRegistry::new())).unwrap();
+//! let mut mem = [7u8, 42];
+//! // SAFETY: the program reads one byte inside `mem`.
+//! let out = unsafe { prog.run(Input::memory(&mut mem), &RunOptions::default()) }.unwrap();
+//! assert_eq!(out.r0, 42);
+//! ```
+
+mod alu;
+mod frames;
+mod functions;
+mod helpers;
+mod program;
+mod translate;
+
+pub use program::{JitError, JitProgram};

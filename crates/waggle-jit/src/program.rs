@@ -1,0 +1,338 @@
+//! [`JitProgram`]: a program compiled to native code, and how it runs.
+
+use crate::frames::{run_function, JitFn, Stack};
+use crate::functions::{Functions, Layout};
+use crate::translate::{bpf_signature, translate, ProgramFacts};
+use cranelift_codegen::ir::UserFuncName;
+use cranelift_codegen::isa::OwnedTargetIsa;
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_frontend::FunctionBuilderContext;
+use cranelift_jit::{JITBuilder, JITModule};
+use cranelift_module::{default_libcall_names, FuncId, Linkage, Module};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use thiserror::Error;
+use waggle_isa::{decode_program, CallTarget, Insn};
+use waggle_vm::helpers::Helper;
+use waggle_vm::{
+    HelperRegistry, Input, Outcome, PrepareError, Program, RunError, RunOptions, MAX_CALL_FRAMES,
+};
+
+/// Why a program could not be compiled.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum JitError {
+    /// The program cannot run at all (the interpreter refuses it too).
+    #[error(transparent)]
+    Prepare(#[from] PrepareError),
+    /// Cranelift has no backend for this machine.
+    #[error("the JIT does not support this host: {0}")]
+    Host(String),
+    /// Code generation failed for the function starting at slot `pc`.
+    #[error("instruction {pc}: code generation failed: {message}")]
+    Codegen { pc: usize, message: String },
+    /// The compiled code could not be made executable.
+    #[error("cannot make the compiled code executable: {0}")]
+    Memory(String),
+}
+
+/// A program compiled to native code by Cranelift, ready to run.
+///
+/// Each BPF function is one native function; registers live in machine
+/// registers; helpers are called through a trampoline that gives them the
+/// same [`waggle_vm::HelperContext`] the interpreter gives them (unchecked
+/// mode), and callbacks they start run compiled code too.
+///
+/// Code pages are never writable and executable at once: cranelift-jit
+/// writes code into read-write pages and then switches them to read+execute
+/// (`mprotect`) before any of it runs.
+pub struct JitProgram {
+    compiled: Compiled,
+    /// Owns the code pages; frees them when the program is dropped.
+    #[allow(dead_code)]
+    code: CodeMemory,
+    compile_time: Duration,
+    code_size: usize,
+}
+
+impl std::fmt::Debug for JitProgram {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JitProgram")
+            .field("functions", &self.compiled.entries.len())
+            .field("compile_time", &self.compile_time)
+            .finish_non_exhaustive()
+    }
+}
+
+// Compiled programs can be shared between threads and run concurrently:
+// each run has its own context and stack, and code pages are read-only.
+const _: () = {
+    const fn shareable<T: Send + Sync>() {}
+    shareable::<JitProgram>();
+};
+
+/// What running compiled code needs, shared with the trampolines.
+pub(crate) struct Compiled {
+    /// The program as the interpreter prepares it: validation, the helper
+    /// registry for `callx`, and what `HelperContext::call_function` checks
+    /// callback references against.
+    pub program: Program,
+    /// Helpers named by direct calls, by the slot compiled code passes.
+    pub helpers: Box<[Helper]>,
+    /// Compiled functions by entry instruction, ascending.
+    entries: Box<[(usize, JitFn)]>,
+    /// Frames to zero before a run: 1 without local calls, else all.
+    frames: usize,
+}
+
+impl Compiled {
+    /// The compiled function starting at instruction `start`.
+    pub fn function(&self, start: usize) -> Option<JitFn> {
+        self.entries
+            .binary_search_by_key(&start, |&(e, _)| e)
+            .ok()
+            .map(|i| self.entries[i].1)
+    }
+}
+
+/// The JIT module, kept only to free its memory.
+struct CodeMemory(Option<JITModule>);
+
+// SAFETY: `JITModule` is `Send`, and nothing ever reaches it through a
+// shared reference (it is only taken out in `drop`), so sharing the wrapper
+// between threads shares nothing.
+unsafe impl Sync for CodeMemory {}
+
+impl Drop for CodeMemory {
+    fn drop(&mut self) {
+        if let Some(module) = self.0.take() {
+            // SAFETY: no compiled code runs any more: runs borrow the
+            // `JitProgram`, which is being dropped.
+            unsafe { module.free_memory() };
+        }
+    }
+}
+
+impl JitProgram {
+    /// Decodes and compiles raw bytecode.
+    pub fn from_bytes(bytes: &[u8], helpers: Arc<HelperRegistry>) -> Result<JitProgram, JitError> {
+        let insns = decode_program(bytes).map_err(PrepareError::from)?;
+        JitProgram::new(&insns, helpers)
+    }
+
+    /// Compiles decoded instructions, each with its slot index, as
+    /// [`waggle_vm::Program::new`] takes them; fails on what that refuses.
+    pub fn new(
+        insns: &[(usize, Insn)],
+        registry: Arc<HelperRegistry>,
+    ) -> Result<JitProgram, JitError> {
+        let started = Instant::now();
+        let program = Program::new(insns, registry.clone())?;
+        let layout = Layout::new(insns);
+        let functions = Functions::discover(&layout);
+
+        // Helper table: one slot per distinct helper, as the interpreter has.
+        let mut helpers: Vec<Helper> = Vec::new();
+        let mut helper_slot = vec![0u32; insns.len()];
+        for (i, &(pc, insn)) in insns.iter().enumerate() {
+            if let Insn::Call(CallTarget::Helper(id)) = insn {
+                let helper = u32::try_from(id)
+                    .ok()
+                    .and_then(|id| registry.get(id))
+                    .ok_or(PrepareError::UnknownHelper { pc, id })?;
+                let slot = match helpers.iter().position(|h| h.id == helper.id) {
+                    Some(slot) => slot,
+                    None => {
+                        helpers.push(helper.clone());
+                        helpers.len() - 1
+                    }
+                };
+                helper_slot[i] = slot as u32;
+            }
+        }
+
+        // Owned by `code` from the start, so that its pages are freed on
+        // every error path too.
+        let mut code = CodeMemory(None);
+        let module = code.0.insert(JITModule::new(JITBuilder::with_isa(
+            host_isa()?,
+            default_libcall_names(),
+        )));
+        let call_conv = module.isa().default_call_conv();
+        let sig = bpf_signature(call_conv);
+        let codegen = |pc: usize, e: &dyn std::fmt::Display| JitError::Codegen {
+            pc,
+            message: e.to_string(),
+        };
+        let ids: Vec<FuncId> = functions
+            .list
+            .iter()
+            .map(|f| {
+                // Preemptible: calls between functions go through absolute
+                // addresses, never 32-bit displacements, which could not
+                // reach between code pages mapped far apart.
+                module
+                    .declare_function(&format!("bpf_fn_{}", f.entry), Linkage::Preemptible, &sig)
+                    .map_err(|e| codegen(layout.slot(f.entry), &e))
+            })
+            .collect::<Result<_, _>>()?;
+        let may_stop = |entry: usize| {
+            functions
+                .position(entry)
+                .is_some_and(|p| functions.list[p].may_stop)
+        };
+        let facts = ProgramFacts {
+            layout: &layout,
+            helper_slot: &helper_slot,
+            check_depth: functions.check_depth,
+            may_stop: &may_stop,
+            call_conv,
+            frontend: module.target_config(),
+        };
+        let mut ctx = module.make_context();
+        let mut fctx = FunctionBuilderContext::new();
+        let mut code_size = 0;
+        for (f, &id) in functions.list.iter().zip(&ids) {
+            let pc = layout.slot(f.entry);
+            ctx.func.signature = sig.clone();
+            ctx.func.name = UserFuncName::user(0, id.as_u32());
+            let mut callees = HashMap::new();
+            for &callee in &f.callees {
+                if let Some(p) = functions.position(callee) {
+                    callees.insert(callee, module.declare_func_in_func(ids[p], &mut ctx.func));
+                }
+            }
+            translate(&mut ctx.func, &mut fctx, &facts, f, &callees).map_err(|e| {
+                JitError::Codegen {
+                    pc: e.pc,
+                    message: format!("cannot translate {}", e.what),
+                }
+            })?;
+            module.define_function(id, &mut ctx).map_err(|e| {
+                let message = match e {
+                    cranelift_module::ModuleError::Compilation(err) => {
+                        cranelift_codegen::print_errors::pretty_error(&ctx.func, err)
+                    }
+                    other => other.to_string(),
+                };
+                JitError::Codegen { pc, message }
+            })?;
+            code_size += ctx
+                .compiled_code()
+                .map_or(0, |c| c.code_info().total_size as usize);
+            module.clear_context(&mut ctx);
+        }
+        module
+            .finalize_definitions()
+            .map_err(|e| JitError::Memory(e.to_string()))?;
+        let entries = functions
+            .list
+            .iter()
+            .zip(&ids)
+            .map(|(f, &id)| {
+                let ptr = module.get_finalized_function(id);
+                // SAFETY: the function was compiled with `bpf_signature`,
+                // the C calling convention of `JitFn`.
+                (f.entry, unsafe {
+                    std::mem::transmute::<*const u8, JitFn>(ptr)
+                })
+            })
+            .collect();
+        let has_calls = insns
+            .iter()
+            .any(|(_, i)| matches!(i, Insn::Call(CallTarget::Local(_))));
+        Ok(JitProgram {
+            compiled: Compiled {
+                program,
+                helpers: helpers.into_boxed_slice(),
+                entries,
+                frames: if has_calls { MAX_CALL_FRAMES } else { 1 },
+            },
+            code,
+            compile_time: started.elapsed(),
+            code_size,
+        })
+    }
+
+    /// Runs the compiled program.
+    ///
+    /// Outcomes and errors are the interpreter's, with these differences:
+    /// - `Outcome::insns` is 0: compiled code does not count instructions,
+    ///   and `opts.budget` is not enforced (verified programs terminate).
+    /// - Tail calls end the run with [`RunError::Unsupported`].
+    /// - After a bpf-to-bpf call, `r1`..`r5` keep the caller's values (the
+    ///   interpreter leaves the callee's); a callee starts with `r0` and
+    ///   `r6`..`r9` at zero (the interpreter leaves the caller's). The
+    ///   verifier lets programs read none of these, so verified programs
+    ///   cannot tell.
+    ///
+    /// # Safety
+    /// As for [`waggle_vm::Program::run_unchecked`]: the program must only
+    /// touch valid memory (its stack, the input's memory, what helpers hand
+    /// out), as the verifier proves. Nothing is checked.
+    pub unsafe fn run(&self, mut input: Input<'_>, opts: &RunOptions) -> Result<Outcome, RunError> {
+        let mut stack = Stack::new(self.compiled.frames);
+        let args = input.args();
+        let packet = input.packet();
+        // SAFETY: forwarded from the caller.
+        unsafe {
+            run_function(
+                &self.compiled,
+                0,
+                args,
+                input.env_mut(),
+                packet,
+                opts,
+                &mut stack,
+            )
+        }
+    }
+
+    /// How long compilation took (translation, code generation, making the
+    /// code executable).
+    pub fn compile_time(&self) -> Duration {
+        self.compile_time
+    }
+
+    /// Number of native functions (one per BPF function).
+    pub fn function_count(&self) -> usize {
+        self.compiled.entries.len()
+    }
+
+    /// The program as the interpreter runs it, for side-by-side runs.
+    pub fn interpreter_program(&self) -> &Program {
+        &self.compiled.program
+    }
+
+    /// Bytes of native code, all functions together.
+    pub fn code_size(&self) -> usize {
+        self.code_size
+    }
+}
+
+/// The host's ISA with the flags the JIT needs: optimised code, absolute
+/// addressing (cranelift-jit does not support PIC), and the IR verifier in
+/// debug builds only (it roughly doubles compile time).
+fn host_isa() -> Result<OwnedTargetIsa, JitError> {
+    let host = |e: &dyn std::fmt::Display| JitError::Host(e.to_string());
+    let mut flags = settings::builder();
+    for (name, value) in [
+        ("opt_level", "speed"),
+        ("use_colocated_libcalls", "false"),
+        ("is_pic", "false"),
+        (
+            "enable_verifier",
+            if cfg!(debug_assertions) {
+                "true"
+            } else {
+                "false"
+            },
+        ),
+    ] {
+        flags.set(name, value).map_err(|e| host(&e))?;
+    }
+    let builder = cranelift_native::builder().map_err(|e| host(&e))?;
+    builder
+        .finish(settings::Flags::new(flags))
+        .map_err(|e| host(&e))
+}

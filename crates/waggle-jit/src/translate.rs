@@ -1,0 +1,583 @@
+//! One BPF function to Cranelift IR.
+//!
+//! BPF registers are Cranelift [`Variable`]s: the frontend builds SSA form
+//! from them, so values live in machine registers across straight-line code
+//! and loops instead of in a register file in memory. Each basic block of the
+//! BPF function (see [`crate::functions`]) is one Cranelift block. Semantics
+//! follow the interpreter exactly; where Cranelift's instruction would trap
+//! (division by zero, `MIN / -1`) the divisor is replaced by a harmless one
+//! and the BPF result selected afterwards (see [`crate::alu`]).
+
+use crate::alu;
+use crate::frames::offsets;
+use crate::functions::{Function, Index, Layout};
+use crate::helpers::{self, fault};
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::types::{I16, I32, I64, I8};
+use cranelift_codegen::ir::{
+    AbiParam, AtomicRmwOp, Block, FuncRef, InstBuilder, MemFlagsData, SigRef, Signature, Type,
+    Value,
+};
+use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
+use std::collections::HashMap;
+use waggle_isa::{
+    AluOp, AtomicOp, CallTarget, Insn, JmpCond, LdImm64, MemSize, Reg, Source, Width,
+};
+use waggle_vm::{FUNC_REF_TAG, STACK_SIZE};
+
+/// Program memory: unaligned accesses are allowed, and none traps (the
+/// verifier proved every access valid).
+const MEM: MemFlagsData = MemFlagsData::new().with_notrap();
+/// The run context: aligned, valid for the whole run.
+const CTX: MemFlagsData = MemFlagsData::trusted();
+
+/// What translating a function needs to know about the whole program.
+pub(crate) struct ProgramFacts<'a> {
+    pub layout: &'a Layout<'a>,
+    /// Table slot of each helper call instruction (by instruction index).
+    pub helper_slot: &'a [u32],
+    /// Whether local calls check the call depth (see
+    /// [`crate::functions::Functions::check_depth`]).
+    pub check_depth: bool,
+    /// Whether calling the function at an entry can stop the program.
+    pub may_stop: &'a dyn Fn(Index) -> bool,
+    pub call_conv: CallConv,
+    pub frontend: TargetFrontendConfig,
+}
+
+/// The signature of compiled BPF functions (see [`crate::frames::JitFn`]).
+pub(crate) fn bpf_signature(call_conv: CallConv) -> Signature {
+    signature(call_conv, 7, true)
+}
+
+fn signature(call_conv: CallConv, params: usize, ret: bool) -> Signature {
+    let mut sig = Signature::new(call_conv);
+    sig.params.extend((0..params).map(|_| AbiParam::new(I64)));
+    if ret {
+        sig.returns.push(AbiParam::new(I64));
+    }
+    sig
+}
+
+/// Why a function could not be translated: instructions that preparation
+/// (`waggle_vm::Program::new`) already rejects, so never for a program that
+/// got this far.
+#[derive(Debug)]
+pub(crate) struct Untranslatable {
+    pub pc: usize,
+    pub what: &'static str,
+}
+
+/// Translates `f` into `func` (whose signature is already set), with
+/// `callees` the function references of its local calls, by entry.
+pub(crate) fn translate(
+    func: &mut cranelift_codegen::ir::Function,
+    fctx: &mut FunctionBuilderContext,
+    facts: &ProgramFacts<'_>,
+    f: &Function,
+    callees: &HashMap<Index, FuncRef>,
+) -> Result<(), Untranslatable> {
+    let mut b = FunctionBuilder::new(func, fctx);
+    let regs: [Variable; Reg::COUNT] = std::array::from_fn(|_| b.declare_var(I64));
+    let entry = b.create_block();
+    b.append_block_params_for_function_params(entry);
+    b.switch_to_block(entry);
+    let params = b.block_params(entry).to_vec();
+    let (ctx, frame_fp) = (params[0], params[1]);
+    let zero = b.ins().iconst(I64, 0);
+    for (r, var) in regs.iter().enumerate() {
+        let v = match r {
+            1..=5 => params[r + 1],
+            10 => frame_fp,
+            // r0 and r6..r9 start at zero (the interpreter's values for a
+            // program's entry; a callee's are unspecified to the verifier).
+            _ => zero,
+        };
+        b.def_var(*var, v);
+    }
+    let sigs = Signatures {
+        helper: b.import_signature(signature(facts.call_conv, 7, true)),
+        helper_by_id: b.import_signature(signature(facts.call_conv, 8, true)),
+        fault: b.import_signature(signature(facts.call_conv, 3, false)),
+    };
+    let bail = b.create_block();
+    b.set_cold_block(bail);
+    let mut t = Translator {
+        b,
+        facts,
+        regs,
+        ctx,
+        frame_fp,
+        bail,
+        blocks: vec![None; facts.layout.len() + 1],
+        sigs,
+        callees,
+        open: false,
+    };
+    let first = t.block(f.entry);
+    t.b.ins().jump(first, &[]);
+    for &i in &f.body {
+        if f.leader[i] {
+            let block = t.block(i);
+            if t.open {
+                t.b.ins().jump(block, &[]);
+            }
+            t.b.switch_to_block(block);
+            t.open = true;
+        }
+        t.insn(i)?;
+    }
+    if t.open {
+        // The last instruction of the program falls through.
+        let end = t.block(facts.layout.len());
+        t.b.ins().jump(end, &[]);
+    }
+    // Past the end: the interpreter's `FellOff` sentinel.
+    if let Some(end) = t.blocks[facts.layout.len()] {
+        t.b.switch_to_block(end);
+        t.b.set_cold_block(end);
+        t.stop(fault::FELL_OFF, facts.layout.end_slot);
+    }
+    // Something stopped the program: return at once (the value is unused).
+    t.b.switch_to_block(bail);
+    let zero = t.b.ins().iconst(I64, 0);
+    t.b.ins().return_(&[zero]);
+    t.b.seal_all_blocks();
+    t.b.finalize(facts.frontend);
+    Ok(())
+}
+
+struct Signatures {
+    helper: SigRef,
+    helper_by_id: SigRef,
+    fault: SigRef,
+}
+
+struct Translator<'a, 'b> {
+    b: FunctionBuilder<'b>,
+    facts: &'a ProgramFacts<'a>,
+    regs: [Variable; Reg::COUNT],
+    /// The run context and the function's own frame pointer (entry block
+    /// parameters, so they dominate every block).
+    ctx: Value,
+    frame_fp: Value,
+    /// Returns from the function after the program was stopped.
+    bail: Block,
+    /// The block of each instruction that starts one; the extra last entry
+    /// is the block that reports running off the end.
+    blocks: Vec<Option<Block>>,
+    sigs: Signatures,
+    callees: &'a HashMap<Index, FuncRef>,
+    /// Whether the current block still needs a terminator.
+    open: bool,
+}
+
+impl Translator<'_, '_> {
+    fn block(&mut self, i: Index) -> Block {
+        match self.blocks[i] {
+            Some(b) => b,
+            None => {
+                let b = self.b.create_block();
+                self.blocks[i] = Some(b);
+                b
+            }
+        }
+    }
+
+    fn get(&mut self, r: Reg) -> Value {
+        self.b.use_var(self.regs[r.index()])
+    }
+
+    fn set(&mut self, r: Reg, v: Value) {
+        self.b.def_var(self.regs[r.index()], v);
+    }
+
+    /// Register `r` as a value of type `ty` (its low bits for I32).
+    fn get_as(&mut self, r: Reg, ty: Type) -> Value {
+        let v = self.get(r);
+        if ty == I64 {
+            v
+        } else {
+            self.b.ins().ireduce(ty, v)
+        }
+    }
+
+    /// The second operand of an ALU or jump instruction as a `ty` value: a
+    /// register, or the immediate sign-extended to 64 bits (truncated to 32).
+    fn operand(&mut self, src: Source, ty: Type) -> Value {
+        match src {
+            Source::Reg(r) => self.get_as(r, ty),
+            Source::Imm(imm) => alu::iconst(&mut self.b, ty, imm as i64),
+        }
+    }
+
+    fn insn(&mut self, i: Index) -> Result<(), Untranslatable> {
+        let layout = self.facts.layout;
+        let pc = layout.slot(i);
+        match layout.insn(i) {
+            Insn::Alu {
+                width,
+                op,
+                dst,
+                src,
+            } => {
+                let v = self.alu(width, op, dst, src);
+                self.set(dst, v);
+            }
+            Insn::Neg { width, dst } => {
+                let ty = ty_of(width);
+                let a = self.get_as(dst, ty);
+                let r = self.b.ins().ineg(a);
+                let r = alu::widen(&mut self.b, r);
+                self.set(dst, r);
+            }
+            Insn::Endian { op, bits, dst } => {
+                let v = self.get(dst);
+                let r = alu::endian(&mut self.b, op, bits, v);
+                self.set(dst, r);
+            }
+            Insn::Jump {
+                width,
+                cond,
+                dst,
+                src,
+                ..
+            } => {
+                let target = self.target(i)?;
+                let c = self.condition(width, cond, dst, src);
+                let taken = self.block(target);
+                let next = self.block(i + 1);
+                if taken == next {
+                    self.b.ins().jump(next, &[]);
+                } else {
+                    self.b.ins().brif(c, taken, &[], next, &[]);
+                }
+                self.open = false;
+            }
+            Insn::Ja { .. } | Insn::JaLong { .. } => {
+                let target = self.target(i)?;
+                let block = self.block(target);
+                self.b.ins().jump(block, &[]);
+                self.open = false;
+            }
+            Insn::Load {
+                size,
+                sign_extend,
+                dst,
+                src,
+                off,
+            } => {
+                let base = self.get(src);
+                let off = off as i32;
+                let ins = self.b.ins();
+                let v = match (size, sign_extend) {
+                    (MemSize::B, false) => ins.uload8(I64, MEM, base, off),
+                    (MemSize::H, false) => ins.uload16(I64, MEM, base, off),
+                    (MemSize::W, false) => ins.uload32(MEM, base, off),
+                    (MemSize::DW, _) => ins.load(I64, MEM, base, off),
+                    (MemSize::B, true) => ins.sload8(I64, MEM, base, off),
+                    (MemSize::H, true) => ins.sload16(I64, MEM, base, off),
+                    (MemSize::W, true) => ins.sload32(MEM, base, off),
+                };
+                self.set(dst, v);
+            }
+            Insn::Store {
+                size,
+                dst,
+                off,
+                src,
+            } => {
+                let base = self.get(dst);
+                let v = self.operand(src, I64);
+                let off = off as i32;
+                let ins = self.b.ins();
+                match size {
+                    MemSize::B => ins.istore8(MEM, v, base, off),
+                    MemSize::H => ins.istore16(MEM, v, base, off),
+                    MemSize::W => ins.istore32(MEM, v, base, off),
+                    MemSize::DW => ins.store(MEM, v, base, off),
+                };
+            }
+            Insn::Atomic {
+                size,
+                op,
+                dst,
+                src,
+                off,
+            } => self.atomic(size, op, dst, src, off),
+            Insn::LdImm64 { dst, value } => {
+                let v = match value {
+                    LdImm64::Imm(v) => v,
+                    // The interpreter's handle: tag plus the function's
+                    // instruction index, which `call_function` resolves.
+                    LdImm64::Func(_) => FUNC_REF_TAG | self.target(i)? as u64,
+                    _ => {
+                        return Err(Untranslatable {
+                            pc,
+                            what: "an unresolved LD_IMM64 reference",
+                        })
+                    }
+                };
+                let v = self.b.ins().iconst(I64, v as i64);
+                self.set(dst, v);
+            }
+            Insn::LdAbs { size, imm } => {
+                let off = alu::iconst(&mut self.b, I32, imm as i64);
+                self.packet_load(size, off, pc);
+            }
+            Insn::LdInd { size, src, imm } => {
+                let base = self.get_as(src, I32);
+                let off = self.b.ins().iadd_imm_s(base, imm as i64);
+                self.packet_load(size, off, pc);
+            }
+            Insn::Call(CallTarget::Helper(_)) => {
+                let site = (pc as u64) << 32 | self.facts.helper_slot[i] as u64;
+                let site = self.b.ins().iconst(I64, site as i64);
+                let f = helpers::call_helper as *const () as usize;
+                self.call_rust(self.sigs.helper, f, &[site]);
+            }
+            Insn::CallX { dst } => {
+                let pc = self.b.ins().iconst(I64, pc as i64);
+                let id = self.get(dst);
+                let f = helpers::call_helper_by_id as *const () as usize;
+                self.call_rust(self.sigs.helper_by_id, f, &[pc, id]);
+            }
+            Insn::Call(CallTarget::Local(_)) => self.call_local(i, pc)?,
+            Insn::Call(CallTarget::Kfunc { .. }) => {
+                return Err(Untranslatable {
+                    pc,
+                    what: "a kernel function call",
+                })
+            }
+            Insn::Exit => {
+                let r0 = self.get(Reg::R0);
+                self.b.ins().return_(&[r0]);
+                self.open = false;
+            }
+        }
+        Ok(())
+    }
+
+    fn target(&self, i: Index) -> Result<Index, Untranslatable> {
+        self.facts.layout.targets[i].ok_or(Untranslatable {
+            pc: self.facts.layout.slot(i),
+            what: "a branch outside the program",
+        })
+    }
+
+    fn alu(&mut self, width: Width, op: AluOp, dst: Reg, src: Source) -> Value {
+        let ty = ty_of(width);
+        let b = self.operand(src, ty);
+        let imm = match src {
+            Source::Imm(imm) => Some(imm as i64),
+            Source::Reg(_) => None,
+        };
+        let r = match op {
+            AluOp::Mov => b,
+            AluOp::MovSx8 | AluOp::MovSx16 => {
+                let narrow = if op == AluOp::MovSx8 { I8 } else { I16 };
+                let n = self.b.ins().ireduce(narrow, b);
+                self.b.ins().sextend(ty, n)
+            }
+            AluOp::MovSx32 if ty == I64 => {
+                let n = self.b.ins().ireduce(I32, b);
+                self.b.ins().sextend(I64, n)
+            }
+            // Sign-extending 32 bits into 32 bits is a plain 32-bit move, as
+            // in the interpreter (no encoding has it).
+            AluOp::MovSx32 => b,
+            _ => {
+                let a = self.get_as(dst, ty);
+                let ins = self.b.ins();
+                match op {
+                    AluOp::Add => ins.iadd(a, b),
+                    AluOp::Sub => ins.isub(a, b),
+                    AluOp::Mul => ins.imul(a, b),
+                    AluOp::Or => ins.bor(a, b),
+                    AluOp::And => ins.band(a, b),
+                    AluOp::Xor => ins.bxor(a, b),
+                    // Cranelift masks shift amounts to the operand width, as
+                    // BPF does.
+                    AluOp::Lsh => ins.ishl(a, b),
+                    AluOp::Rsh => ins.ushr(a, b),
+                    AluOp::Arsh => ins.sshr(a, b),
+                    AluOp::Div => alu::div(&mut self.b, alu::DivKind::Div, a, b, imm),
+                    AluOp::Sdiv => alu::div(&mut self.b, alu::DivKind::Sdiv, a, b, imm),
+                    AluOp::Mod => alu::div(&mut self.b, alu::DivKind::Mod, a, b, imm),
+                    AluOp::Smod => alu::div(&mut self.b, alu::DivKind::Smod, a, b, imm),
+                    AluOp::Mov | AluOp::MovSx8 | AluOp::MovSx16 | AluOp::MovSx32 => b,
+                }
+            }
+        };
+        alu::widen(&mut self.b, r)
+    }
+
+    fn condition(&mut self, width: Width, cond: JmpCond, dst: Reg, src: Source) -> Value {
+        let ty = ty_of(width);
+        let a = self.get_as(dst, ty);
+        let b = self.operand(src, ty);
+        let cc = match cond {
+            JmpCond::Set => {
+                let both = self.b.ins().band(a, b);
+                return self.b.ins().icmp_imm_s(IntCC::NotEqual, both, 0);
+            }
+            JmpCond::Eq => IntCC::Equal,
+            JmpCond::Ne => IntCC::NotEqual,
+            JmpCond::Gt => IntCC::UnsignedGreaterThan,
+            JmpCond::Ge => IntCC::UnsignedGreaterThanOrEqual,
+            JmpCond::Lt => IntCC::UnsignedLessThan,
+            JmpCond::Le => IntCC::UnsignedLessThanOrEqual,
+            JmpCond::Sgt => IntCC::SignedGreaterThan,
+            JmpCond::Sge => IntCC::SignedGreaterThanOrEqual,
+            JmpCond::Slt => IntCC::SignedLessThan,
+            JmpCond::Sle => IntCC::SignedLessThanOrEqual,
+        };
+        self.b.ins().icmp(cc, a, b)
+    }
+
+    fn atomic(&mut self, size: MemSize, op: AtomicOp, dst: Reg, src: Reg, off: i16) {
+        let ty = if size == MemSize::DW { I64 } else { I32 };
+        let base = self.get(dst);
+        let addr = self.b.ins().iadd_imm_s(base, off as i64);
+        let x = self.get_as(src, ty);
+        let (rmw, fetch) = match op {
+            AtomicOp::Add { fetch } => (AtomicRmwOp::Add, fetch),
+            AtomicOp::Or { fetch } => (AtomicRmwOp::Or, fetch),
+            AtomicOp::And { fetch } => (AtomicRmwOp::And, fetch),
+            AtomicOp::Xor { fetch } => (AtomicRmwOp::Xor, fetch),
+            AtomicOp::Xchg => (AtomicRmwOp::Xchg, true),
+            AtomicOp::Cmpxchg => {
+                let expected = self.get_as(Reg::R0, ty);
+                let old = self.b.ins().atomic_cas(MEM, addr, expected, x);
+                let old = alu::widen(&mut self.b, old);
+                self.set(Reg::R0, old);
+                return;
+            }
+        };
+        let old = self.b.ins().atomic_rmw(ty, MEM, rmw, addr, x);
+        if fetch {
+            let old = alu::widen(&mut self.b, old);
+            self.set(src, old);
+        }
+    }
+
+    /// LD_ABS/LD_IND: `r0` = the big-endian value at offset `off` (an i32)
+    /// of the packet, or the program ends with 0 if it lies outside.
+    fn packet_load(&mut self, size: MemSize, off: Value, pc: usize) {
+        let ty = match size {
+            MemSize::B => I8,
+            MemSize::H => I16,
+            // The interpreter reads a word for anything else (the decoder
+            // admits no double-word form).
+            _ => I32,
+        };
+        let bytes = ty.bytes() as i64;
+        let off = self.b.ins().sextend(I64, off);
+        let len = self.b.ins().load(I64, CTX, self.ctx, offsets::PACKET_LEN);
+        let negative = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, off, 0);
+        let end = self.b.ins().iadd_imm_s(off, bytes);
+        let past = self.b.ins().icmp(IntCC::UnsignedGreaterThan, end, len);
+        let outside = self.b.ins().bor(negative, past);
+        let (fail, ok) = (self.b.create_block(), self.b.create_block());
+        self.b.set_cold_block(fail);
+        self.b.ins().brif(outside, fail, &[], ok, &[]);
+        self.b.switch_to_block(fail);
+        self.stop(fault::PACKET, pc);
+        self.b.switch_to_block(ok);
+        let start = self.b.ins().load(I64, CTX, self.ctx, offsets::PACKET_START);
+        let addr = self.b.ins().iadd(start, off);
+        let v = self.b.ins().load(ty, MEM, addr, 0);
+        let v = if ty != I8 && cfg!(target_endian = "little") {
+            self.b.ins().bswap(v)
+        } else {
+            v
+        };
+        let v = self.b.ins().uextend(I64, v);
+        self.set(Reg::R0, v);
+    }
+
+    /// Calls a Rust trampoline at address `f` with the context, `extra`
+    /// arguments, and `r1`..`r5`; `r0` gets its result, and the program
+    /// stops here if the call stopped it.
+    fn call_rust(&mut self, sig: SigRef, f: usize, extra: &[Value]) {
+        let mut args = vec![self.ctx];
+        args.extend_from_slice(extra);
+        for r in [Reg::R1, Reg::R2, Reg::R3, Reg::R4, Reg::R5] {
+            args.push(self.get(r));
+        }
+        let callee = self.b.ins().iconst(I64, f as i64);
+        let call = self.b.ins().call_indirect(sig, callee, &args);
+        let r0 = self.b.inst_results(call)[0];
+        self.set(Reg::R0, r0);
+        self.check_status();
+    }
+
+    /// Returns at once if the run's status says the program stopped.
+    fn check_status(&mut self) {
+        let status = self.b.ins().load(I64, CTX, self.ctx, offsets::STATUS);
+        let go_on = self.b.create_block();
+        self.b.ins().brif(status, self.bail, &[], go_on, &[]);
+        self.b.switch_to_block(go_on);
+    }
+
+    /// Records a fault (see [`helpers::fault()`]) and returns: ends the block.
+    fn stop(&mut self, code: u64, pc: usize) {
+        let code = self.b.ins().iconst(I64, code as i64);
+        let pc = self.b.ins().iconst(I64, pc as i64);
+        let f = helpers::fault as *const () as usize;
+        let callee = self.b.ins().iconst(I64, f as i64);
+        self.b
+            .ins()
+            .call_indirect(self.sigs.fault, callee, &[self.ctx, code, pc]);
+        self.b.ins().jump(self.bail, &[]);
+    }
+
+    /// A bpf-to-bpf call: the callee runs on the next 512-byte frame below
+    /// this function's, gets `r1`..`r5` and returns `r0`; `r6`..`r9` are this
+    /// function's variables, untouched by the call, and `r10` is restored.
+    fn call_local(&mut self, i: Index, pc: usize) -> Result<(), Untranslatable> {
+        let target = self.target(i)?;
+        let callee_fp = self.b.ins().iadd_imm_s(self.frame_fp, -(STACK_SIZE as i64));
+        if self.facts.check_depth {
+            let min_fp = self.b.ins().load(I64, CTX, self.ctx, offsets::MIN_FP);
+            let too_deep = self
+                .b
+                .ins()
+                .icmp(IntCC::UnsignedLessThan, callee_fp, min_fp);
+            let (fail, ok) = (self.b.create_block(), self.b.create_block());
+            self.b.set_cold_block(fail);
+            self.b.ins().brif(too_deep, fail, &[], ok, &[]);
+            self.b.switch_to_block(fail);
+            self.stop(fault::CALL_DEPTH, pc);
+            self.b.switch_to_block(ok);
+        }
+        let Some(&callee) = self.callees.get(&target) else {
+            // A call to just past the last instruction: the interpreter
+            // enters its `FellOff` sentinel.
+            self.stop(fault::FELL_OFF, self.facts.layout.end_slot);
+            let dead = self.b.create_block();
+            self.b.switch_to_block(dead);
+            return Ok(());
+        };
+        let mut args = vec![self.ctx, callee_fp];
+        for r in [Reg::R1, Reg::R2, Reg::R3, Reg::R4, Reg::R5] {
+            args.push(self.get(r));
+        }
+        let call = self.b.ins().call(callee, &args);
+        let r0 = self.b.inst_results(call)[0];
+        self.set(Reg::R0, r0);
+        self.set(Reg::R10, self.frame_fp);
+        if (self.facts.may_stop)(target) {
+            self.check_status();
+        }
+        Ok(())
+    }
+}
+
+fn ty_of(width: Width) -> Type {
+    match width {
+        Width::W64 => I64,
+        Width::W32 => I32,
+    }
+}

@@ -1,0 +1,729 @@
+//! The JIT against the interpreter, instruction by instruction at the edges
+//! of each operation's semantics, and the run-level behaviour compiled code
+//! must share with it: calls and frames, helpers and their interrupts,
+//! callbacks, packet loads, errors.
+
+use std::sync::{Arc, Mutex};
+use waggle_isa::{
+    assemble, encode_program, AluOp, AtomicOp, CallTarget, EndianOp, Insn, JmpCond, LdImm64,
+    MemSize, Reg, Source, Syntax, Width,
+};
+use waggle_jit::JitProgram;
+use waggle_vm::{HelperRegistry, Input, Interrupt, Outcome, Program, RunError, RunOptions};
+
+fn opts() -> RunOptions {
+    RunOptions::default()
+}
+
+/// Runs `insns` on `mem` in the checked interpreter and, if that stayed in
+/// bounds, through the JIT on a copy; asserts both agree on r0 (or the
+/// error) and on the memory left behind. Returns the JIT's result.
+fn both_engines(
+    insns: &[Insn],
+    mem: &mut [u8],
+    reg: &Arc<HelperRegistry>,
+) -> Result<Outcome, RunError> {
+    let bytes = encode_program(insns);
+    let interp = Program::from_bytes(&bytes, reg.clone()).expect("prepares");
+    let jit = JitProgram::from_bytes(&bytes, reg.clone()).expect("compiles");
+    let mut copy = mem.to_vec();
+    let expected = interp.run_checked(Input::memory(&mut copy), &opts());
+    assert!(
+        !matches!(expected, Err(RunError::OutOfBounds { .. })),
+        "test program out of bounds: {expected:?}"
+    );
+    // SAFETY: the checked run of this deterministic program stayed in bounds.
+    let got = unsafe { jit.run(Input::memory(mem), &opts()) };
+    match (&expected, &got) {
+        (Ok(e), Ok(g)) => assert_eq!(e.r0, g.r0, "r0 differs for {insns:?}"),
+        (e, g) => assert_eq!(
+            e.clone().map(|o| o.r0),
+            g.clone().map(|o| o.r0),
+            "{insns:?}"
+        ),
+    }
+    assert_eq!(mem, &copy[..], "memory differs for {insns:?}");
+    got
+}
+
+fn r0_of(insns: &[Insn]) -> u64 {
+    let reg = Arc::new(HelperRegistry::new());
+    both_engines(insns, &mut [], &reg).expect("runs").r0
+}
+
+fn imm64(dst: Reg, v: u64) -> Insn {
+    Insn::LdImm64 {
+        dst,
+        value: LdImm64::Imm(v),
+    }
+}
+
+fn alu(width: Width, op: AluOp, dst: Reg, src: Source) -> Insn {
+    Insn::Alu {
+        width,
+        op,
+        dst,
+        src,
+    }
+}
+
+fn mov(dst: Reg, v: i32) -> Insn {
+    alu(Width::W64, AluOp::Mov, dst, Source::Imm(v))
+}
+
+/// Values where operations change behaviour: zero, one, minus one, the
+/// signed extremes of both widths, and bit patterns with both halves set.
+const EDGES: [u64; 12] = [
+    0,
+    1,
+    2,
+    7,
+    u64::MAX,
+    i64::MIN as u64,
+    i64::MAX as u64,
+    0x8000_0000,
+    0x7fff_ffff,
+    0xffff_ffff,
+    0xdead_beef_8765_4321,
+    0xffff_ffff_ffff_fff9,
+];
+const IMMS: [i32; 10] = [0, 1, -1, 2, -2, 7, 31, 63, i32::MIN, i32::MAX];
+
+const ALU_OPS: [AluOp; 17] = [
+    AluOp::Add,
+    AluOp::Sub,
+    AluOp::Mul,
+    AluOp::Div,
+    AluOp::Sdiv,
+    AluOp::Or,
+    AluOp::And,
+    AluOp::Lsh,
+    AluOp::Rsh,
+    AluOp::Mod,
+    AluOp::Smod,
+    AluOp::Xor,
+    AluOp::Mov,
+    AluOp::MovSx8,
+    AluOp::MovSx16,
+    AluOp::MovSx32,
+    AluOp::Arsh,
+];
+
+#[test]
+fn every_alu_operation_agrees_on_edge_values() {
+    let mut cases = 0;
+    for width in [Width::W64, Width::W32] {
+        for op in ALU_OPS {
+            if width == Width::W32 && op == AluOp::MovSx32 {
+                continue; // no encoding
+            }
+            let sign_extending = matches!(op, AluOp::MovSx8 | AluOp::MovSx16 | AluOp::MovSx32);
+            for a in EDGES {
+                for b in EDGES.iter().copied().chain(IMMS.map(|i| i as i64 as u64)) {
+                    let insns = [
+                        imm64(Reg::R0, a),
+                        imm64(Reg::R1, b),
+                        alu(width, op, Reg::R0, Source::Reg(Reg::R1)),
+                        Insn::Exit,
+                    ];
+                    r0_of(&insns);
+                    cases += 1;
+                }
+                if sign_extending {
+                    continue; // register source only
+                }
+                for imm in IMMS {
+                    let insns = [
+                        imm64(Reg::R0, a),
+                        alu(width, op, Reg::R0, Source::Imm(imm)),
+                        Insn::Exit,
+                    ];
+                    r0_of(&insns);
+                    cases += 1;
+                }
+            }
+        }
+    }
+    assert!(cases > 5000, "{cases}");
+}
+
+#[test]
+fn the_documented_edges_have_the_documented_values() {
+    use AluOp::*;
+    use Width::*;
+    let ri = |w, op, a: u64, b: i32| {
+        r0_of(&[
+            imm64(Reg::R0, a),
+            alu(w, op, Reg::R0, Source::Imm(b)),
+            Insn::Exit,
+        ])
+    };
+    let rr = |w, op, a: u64, b: u64| {
+        r0_of(&[
+            imm64(Reg::R0, a),
+            imm64(Reg::R1, b),
+            alu(w, op, Reg::R0, Source::Reg(Reg::R1)),
+            Insn::Exit,
+        ])
+    };
+    assert_eq!(rr(W64, Div, 7, 0), 0);
+    assert_eq!(rr(W64, Mod, 7, 0), 7);
+    assert_eq!(rr(W32, Mod, 0x1_0000_0007, 0), 7);
+    assert_eq!(rr(W64, Sdiv, i64::MIN as u64, u64::MAX), i64::MIN as u64);
+    assert_eq!(rr(W64, Smod, i64::MIN as u64, u64::MAX), 0);
+    assert_eq!(ri(W32, Sdiv, 0x8000_0000, -1), 0x8000_0000);
+    assert_eq!(ri(W32, Smod, 0xffff_ffff_ffff_fff9, 0), 0xffff_fff9);
+    assert_eq!(ri(W64, Lsh, 1, 65), 2);
+    assert_eq!(rr(W32, Lsh, 1, 33), 2);
+    assert_eq!(ri(W32, Arsh, 0x8000_0000, 31), 0xffff_ffff);
+    assert_eq!(ri(W32, Add, 0xdead_0000_0000_0001, 1), 2);
+    assert_eq!(ri(W64, Add, 5, -6), u64::MAX);
+}
+
+#[test]
+fn negation_and_byte_order_agree() {
+    for a in EDGES {
+        for width in [Width::W64, Width::W32] {
+            r0_of(&[
+                imm64(Reg::R0, a),
+                Insn::Neg {
+                    width,
+                    dst: Reg::R0,
+                },
+                Insn::Exit,
+            ]);
+        }
+        for op in [EndianOp::ToLe, EndianOp::ToBe, EndianOp::Swap] {
+            for bits in [16, 32, 64] {
+                r0_of(&[
+                    imm64(Reg::R0, a),
+                    Insn::Endian {
+                        op,
+                        bits,
+                        dst: Reg::R0,
+                    },
+                    Insn::Exit,
+                ]);
+            }
+        }
+    }
+    assert_eq!(
+        r0_of(&[
+            imm64(Reg::R0, 0x1122_3344_5566_7788),
+            Insn::Endian {
+                op: EndianOp::ToBe,
+                bits: 32,
+                dst: Reg::R0
+            },
+            Insn::Exit
+        ]),
+        0x8877_6655
+    );
+}
+
+#[test]
+fn every_jump_condition_agrees_on_edge_values() {
+    for width in [Width::W64, Width::W32] {
+        for cond in JmpCond::ALL {
+            for a in EDGES {
+                for b in EDGES {
+                    // r0 = 1 if taken, else 2.
+                    let jump = |src| Insn::Jump {
+                        width,
+                        cond,
+                        dst: Reg::R1,
+                        src,
+                        off: 2,
+                    };
+                    let tail = [mov(Reg::R0, 2), Insn::Exit, mov(Reg::R0, 1), Insn::Exit];
+                    let mut insns = vec![imm64(Reg::R1, a), imm64(Reg::R2, b)];
+                    insns.push(jump(Source::Reg(Reg::R2)));
+                    insns.extend(tail);
+                    r0_of(&insns);
+                    let mut insns = vec![imm64(Reg::R1, a)];
+                    insns.push(jump(Source::Imm(b as i32)));
+                    insns.extend(tail);
+                    r0_of(&insns);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn loads_stores_and_sign_extending_loads_of_every_size_unaligned() {
+    for size in [MemSize::B, MemSize::H, MemSize::W, MemSize::DW] {
+        for sign_extend in [false, true] {
+            if size == MemSize::DW && sign_extend {
+                continue; // no encoding
+            }
+            for off in [0i16, 1, 3] {
+                let mut mem: Vec<u8> = (0..24u8).map(|i| i.wrapping_mul(37) | 0x80).collect();
+                let reg = Arc::new(HelperRegistry::new());
+                let insns = [
+                    Insn::Load {
+                        size,
+                        sign_extend,
+                        dst: Reg::R0,
+                        src: Reg::R1,
+                        off,
+                    },
+                    Insn::Store {
+                        size,
+                        dst: Reg::R1,
+                        off: off + 8,
+                        src: Source::Reg(Reg::R0),
+                    },
+                    Insn::Store {
+                        size,
+                        dst: Reg::R10,
+                        off: -16 + off,
+                        src: Source::Imm(-3),
+                    },
+                    Insn::Load {
+                        size: MemSize::DW,
+                        sign_extend: false,
+                        dst: Reg::R2,
+                        src: Reg::R10,
+                        off: -16,
+                    },
+                    Insn::Store {
+                        size: MemSize::DW,
+                        dst: Reg::R1,
+                        off: 16,
+                        src: Source::Reg(Reg::R2),
+                    },
+                    Insn::Exit,
+                ];
+                both_engines(&insns, &mut mem, &reg).unwrap();
+            }
+        }
+    }
+}
+
+#[test]
+fn atomics_of_both_sizes_agree() {
+    let ops = [
+        AtomicOp::Add { fetch: false },
+        AtomicOp::Add { fetch: true },
+        AtomicOp::Or { fetch: false },
+        AtomicOp::Or { fetch: true },
+        AtomicOp::And { fetch: false },
+        AtomicOp::And { fetch: true },
+        AtomicOp::Xor { fetch: false },
+        AtomicOp::Xor { fetch: true },
+        AtomicOp::Xchg,
+        AtomicOp::Cmpxchg,
+    ];
+    let reg = Arc::new(HelperRegistry::new());
+    for size in [MemSize::W, MemSize::DW] {
+        for op in ops {
+            for (init, v, r0) in [
+                (5u64, 3u64, 5u64),
+                (0xaaaa_aaaa_ffff_ffff, 1, 0xffff_ffff),
+                (7, 9, 8),
+                (
+                    0xffff_ffff_0000_0001,
+                    0xffff_ffff_0000_0002,
+                    0xffff_ffff_0000_0001,
+                ),
+            ] {
+                let mut mem = [0u8; 24];
+                mem[..8].copy_from_slice(&init.to_le_bytes());
+                let store = |off: i16, src| Insn::Store {
+                    size: MemSize::DW,
+                    dst: Reg::R6,
+                    off,
+                    src: Source::Reg(src),
+                };
+                let insns = [
+                    alu(Width::W64, AluOp::Mov, Reg::R6, Source::Reg(Reg::R1)),
+                    imm64(Reg::R1, v),
+                    imm64(Reg::R0, r0),
+                    Insn::Atomic {
+                        size,
+                        op,
+                        dst: Reg::R6,
+                        src: Reg::R1,
+                        off: 0,
+                    },
+                    store(8, Reg::R0),
+                    store(16, Reg::R1),
+                    Insn::Exit,
+                ];
+                both_engines(&insns, &mut mem, &reg).unwrap();
+            }
+        }
+    }
+}
+
+fn program(src: &str, reg: &Arc<HelperRegistry>) -> (Program, JitProgram) {
+    let bytes = encode_program(&assemble(src, Syntax::Ubpf).expect("assembles"));
+    (
+        Program::from_bytes(&bytes, reg.clone()).expect("prepares"),
+        JitProgram::from_bytes(&bytes, reg.clone()).expect("compiles"),
+    )
+}
+
+fn jit_run(jit: &JitProgram, input: Input<'_>) -> Result<Outcome, RunError> {
+    // SAFETY: every program of these tests touches only its stack and the
+    // memory of its input (their checked interpreter runs show it).
+    unsafe { jit.run(input, &opts()) }
+}
+
+#[test]
+fn local_calls_keep_callee_saved_registers_and_frames_apart() {
+    // main: r6 = 42; [r10-8] = 1; call f; r0 += r6 + [r10-8]
+    // f: r6 = 0; [r10-8] = 100; r0 = 7 + g(5); g doubles r1 on its frame.
+    let src = "
+        mov %r6, 42
+        stdw [%r10-8], 1
+        call local f
+        add %r0, %r6
+        ldxdw %r1, [%r10-8]
+        add %r0, %r1
+        exit
+    f:
+        mov %r6, 0
+        stdw [%r10-8], 100
+        mov %r1, 5
+        call local g
+        add %r0, 7
+        exit
+    g:
+        stxdw [%r10-8], %r1
+        ldxdw %r0, [%r10-8]
+        add %r0, %r0
+        exit";
+    let reg = Arc::new(HelperRegistry::new());
+    let (interp, jit) = program(src, &reg);
+    let want = interp.run_checked(Input::empty(), &opts()).unwrap().r0;
+    assert_eq!(want, 10 + 7 + 42 + 1);
+    assert_eq!(jit_run(&jit, Input::empty()).unwrap().r0, want);
+    assert_eq!(jit.function_count(), 3);
+}
+
+#[test]
+fn call_depth_is_limited_to_eight_frames() {
+    let reg = Arc::new(HelperRegistry::new());
+    let recursive = [Insn::Call(CallTarget::Local(-1)), Insn::Exit];
+    let jit = JitProgram::from_bytes(&encode_program(&recursive), reg.clone()).unwrap();
+    assert_eq!(
+        jit_run(&jit, Input::empty()).unwrap_err(),
+        RunError::CallDepth { pc: 0 }
+    );
+    // Bounded recursion: f(n) = n == 0 ? 0 : n + f(n - 1), within 8 frames.
+    let src = "
+        mov %r1, 6
+        call local f
+        exit
+    f:
+        mov %r0, 0
+        jeq %r1, 0, +5
+        mov %r6, %r1
+        sub %r1, 1
+        call local f
+        add %r0, %r6
+        exit
+        exit";
+    let (interp, jit) = program(src, &reg);
+    assert_eq!(interp.run_checked(Input::empty(), &opts()).unwrap().r0, 21);
+    assert_eq!(jit_run(&jit, Input::empty()).unwrap().r0, 21);
+    // A static chain of exactly eight frames needs no check and runs.
+    let mut chain = Vec::new();
+    for _ in 0..7 {
+        chain.push(Insn::Call(CallTarget::Local(1)));
+        chain.push(Insn::Exit);
+    }
+    chain.push(mov(Reg::R0, 3));
+    chain.push(Insn::Exit);
+    assert_eq!(r0_of(&chain), 3);
+    // One more frame is one too many.
+    chain.insert(0, Insn::Exit);
+    chain.insert(0, Insn::Call(CallTarget::Local(1)));
+    let jit = JitProgram::from_bytes(&encode_program(&chain), reg).unwrap();
+    assert_eq!(
+        jit_run(&jit, Input::empty()).unwrap_err(),
+        RunError::CallDepth { pc: 14 }
+    );
+}
+
+fn helper_registry() -> Arc<HelperRegistry> {
+    let mut reg = HelperRegistry::new();
+    reg.register(1, "sum", |_, a| Ok(a.iter().sum()));
+    reg.register(2, "sum_bytes", |cx, a| {
+        Ok(cx.read(a[0], a[1])?.iter().map(|&b| b as u64).sum())
+    });
+    reg.register(3, "stop", |_, a| Err(Interrupt::Exit(a[0] * 2)));
+    reg.register(4, "fail", |_, _| Err(Interrupt::Fault("bad input".into())));
+    reg.register(5, "boom", |_, _| panic!("helper panicked"));
+    Arc::new(reg)
+}
+
+#[test]
+fn helpers_get_their_arguments_and_interrupts_stop_the_program() {
+    let reg = helper_registry();
+    let run = |src: &str, mem: &mut [u8]| {
+        let (_, jit) = program(src, &reg);
+        jit_run(&jit, Input::memory(mem))
+    };
+    let sum = "mov %r1, 1\nmov %r2, 2\nmov %r3, 3\nmov %r4, 4\nmov %r5, 5\ncall 1\nexit";
+    assert_eq!(run(sum, &mut []).unwrap().r0, 15);
+    // callx through a register; helper 3 ends the program from a subprogram.
+    let callx =
+        "mov %r1, 20\ncall local f\nmov %r0, 1\nexit\nf:\nmov %r7, 3\ncall %r7\nmov %r0, 5\nexit";
+    assert_eq!(run(callx, &mut []).unwrap().r0, 40);
+    let mut mem = [1, 2, 3, 4];
+    assert_eq!(run("call 2\nexit", &mut mem).unwrap().r0, 10);
+    assert_eq!(
+        run("call 4\nexit", &mut []).unwrap_err().to_string(),
+        "instruction 0: helper fail (4) failed: bad input"
+    );
+    assert_eq!(
+        run("mov %r1, 99\ncall %r1\nexit", &mut []).unwrap_err(),
+        RunError::UnknownHelper { pc: 1, id: 99 }
+    );
+    // Unknown direct helpers are refused before compiling.
+    let err = JitProgram::from_bytes(
+        &encode_program(&[Insn::Call(CallTarget::Helper(77)), Insn::Exit]),
+        reg.clone(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "instruction 0: program calls unknown helper 77"
+    );
+}
+
+#[test]
+fn a_helper_panic_reaches_the_caller_of_run() {
+    let reg = helper_registry();
+    let (_, jit) = program("mov %r6, 1\ncall 5\nexit", &reg);
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        jit_run(&jit, Input::empty())
+    }));
+    let payload = caught.unwrap_err();
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"helper panicked"));
+}
+
+#[derive(Default)]
+struct Trace(Vec<u64>);
+
+#[test]
+fn helpers_reach_the_state_of_their_run() {
+    let mut reg = HelperRegistry::new();
+    reg.register(6, "record", |cx, a| {
+        let trace = cx
+            .env::<Trace>()
+            .ok_or(Interrupt::Fault("no trace".into()))?;
+        trace.0.push(a[0]);
+        Ok(0)
+    });
+    let reg = Arc::new(reg);
+    let (_, jit) = program("mov %r1, 7\ncall 6\nmov %r1, 9\ncall 6\nexit", &reg);
+    let mut trace = Trace::default();
+    jit_run(&jit, Input::empty().with_env(&mut trace)).unwrap();
+    assert_eq!(trace.0, [7, 9]);
+    let err = jit_run(&jit, Input::empty()).unwrap_err();
+    assert!(err.to_string().contains("no trace"), "{err}");
+}
+
+/// `loop(n, callback, ctx)` like `bpf_loop`, plus a helper that records which
+/// engine ran the callback's helpers (none: the JIT runs callbacks itself).
+fn loop_registry() -> Arc<HelperRegistry> {
+    let mut reg = HelperRegistry::new();
+    reg.register(181, "loop", |cx, a| {
+        for i in 0..a[0] {
+            if cx.call_function(a[1], [i, a[2], 0, 0, 0])? == 1 {
+                return Ok(i + 1);
+            }
+        }
+        Ok(a[0])
+    });
+    reg.register(3, "stop", |_, a| Err(Interrupt::Exit(a[0] * 2)));
+    Arc::new(reg)
+}
+
+const LOOP_PROGRAM: &str = "
+    stdw [%r10-8], 0
+    mov %r1, 10
+    lddw %r2, func add
+    mov %r3, %r10
+    add %r3, -8
+    call 181
+    ldxdw %r6, [%r10-8]
+    mul %r6, 1000
+    add %r0, %r6
+    exit
+add:
+    ldxdw %r3, [%r2]
+    add %r3, %r1
+    stxdw [%r2], %r3
+    mov %r0, 0
+    jne %r1, 4, +1
+    mov %r0, 1
+    exit
+";
+
+#[test]
+fn callbacks_run_compiled_on_their_own_stack_and_reach_the_callers() {
+    let reg = loop_registry();
+    let (interp, jit) = program(LOOP_PROGRAM, &reg);
+    let want = interp.run_checked(Input::empty(), &opts()).unwrap().r0;
+    assert_eq!(want, 10 * 1000 + 5);
+    assert_eq!(jit_run(&jit, Input::empty()).unwrap().r0, want);
+    // An Exit inside a callback ends the callback only, as in the interpreter.
+    let src = "
+        mov %r1, 3
+        lddw %r2, func cb
+        mov %r3, 0
+        call 181
+        add %r0, 100
+        exit
+    cb:
+        mov %r1, 21
+        call 3
+        exit";
+    let (interp, jit) = program(src, &reg);
+    let want = interp.run_checked(Input::empty(), &opts()).unwrap().r0;
+    // Each callback returned 42 (not 1, so the loop went on): 3 iterations.
+    assert_eq!(want, 3 + 100);
+    assert_eq!(jit_run(&jit, Input::empty()).unwrap().r0, want);
+    // A reference that names no function fails the helper.
+    let (_, jit) = program(
+        "mov %r1, 1\nlddw %r2, 0xbf00000000000003\nmov %r3, 0\ncall 181\nexit",
+        &reg,
+    );
+    let err = jit_run(&jit, Input::empty()).unwrap_err();
+    assert!(err.to_string().contains("names no function"), "{err}");
+}
+
+#[test]
+fn tail_calls_are_refused_with_an_explicit_error() {
+    let table: Arc<Mutex<Vec<Arc<Program>>>> = Arc::default();
+    let mut reg = HelperRegistry::new();
+    let t = table.clone();
+    reg.register(12, "tail_call", move |_, a| {
+        match t.lock().unwrap().get(a[1] as usize).cloned() {
+            Some(p) => Err(Interrupt::TailCall(p)),
+            None => Ok((-2i64) as u64),
+        }
+    });
+    let reg = Arc::new(reg);
+    let (p0, jit) = program("mov %r2, 0\ncall 12\nmov %r0, 77\nexit", &reg);
+    table.lock().unwrap().push(Arc::new(p0));
+    assert_eq!(
+        jit_run(&jit, Input::empty()).unwrap_err(),
+        RunError::Unsupported {
+            pc: 1,
+            what: "a tail call"
+        }
+    );
+    // A failed tail call is an ordinary helper call.
+    let (_, jit) = program("mov %r2, 5\ncall 12\nmov %r0, 77\nexit", &reg);
+    assert_eq!(jit_run(&jit, Input::empty()).unwrap().r0, 77);
+}
+
+#[test]
+fn legacy_packet_loads_read_network_order_and_stop_outside_the_packet() {
+    let reg = Arc::new(HelperRegistry::new());
+    let ld = |insns: &[Insn]| {
+        let mut pkt = [0x12, 0x34, 0x56, 0x78, 0x9a];
+        both_engines(insns, &mut pkt, &reg).unwrap().r0
+    };
+    let abs = |size, imm| Insn::LdAbs { size, imm };
+    let ind = |size, imm| Insn::LdInd {
+        size,
+        src: Reg::R3,
+        imm,
+    };
+    assert_eq!(ld(&[abs(MemSize::H, 1), Insn::Exit]), 0x3456);
+    assert_eq!(ld(&[abs(MemSize::W, 1), Insn::Exit]), 0x3456_789a);
+    assert_eq!(ld(&[abs(MemSize::B, 4), Insn::Exit]), 0x9a);
+    for (r3, imm) in [(3, 1), (-1, 1), (0, -1), (5, 0), (0x7fff_ffff, 1), (4, 0)] {
+        for size in [MemSize::B, MemSize::H, MemSize::W] {
+            ld(&[mov(Reg::R3, r3), ind(size, imm), Insn::Exit]);
+        }
+    }
+    // Outside the packet the program ends with 0, from a subprogram too.
+    let out = ld(&[
+        Insn::Call(CallTarget::Local(2)),
+        mov(Reg::R0, 9),
+        Insn::Exit,
+        abs(MemSize::W, 2),
+        Insn::Exit,
+    ]);
+    assert_eq!(out, 0);
+    // Without a packet, an error.
+    let jit = JitProgram::from_bytes(
+        &encode_program(&[abs(MemSize::B, 0), Insn::Exit]),
+        reg.clone(),
+    )
+    .unwrap();
+    assert_eq!(
+        jit_run(&jit, Input::empty()).unwrap_err(),
+        RunError::NoPacket { pc: 0 }
+    );
+}
+
+#[test]
+fn falling_off_the_end_is_an_error() {
+    let reg = Arc::new(HelperRegistry::new());
+    for insns in [
+        vec![mov(Reg::R0, 1)],
+        vec![Insn::Jump {
+            width: Width::W64,
+            cond: JmpCond::Eq,
+            dst: Reg::R1,
+            src: Source::Imm(0),
+            off: -1,
+        }],
+    ] {
+        let jit = JitProgram::from_bytes(&encode_program(&insns), reg.clone()).unwrap();
+        assert_eq!(
+            jit_run(&jit, Input::empty().with_args([1, 0, 0, 0, 0])).unwrap_err(),
+            RunError::FellOffEnd { pc: 1 }
+        );
+    }
+}
+
+#[test]
+fn function_references_are_the_interpreters_handles() {
+    let src = "lddw %r0, func f\nexit\nf:\nmov %r0, 1\nexit";
+    let reg = Arc::new(HelperRegistry::new());
+    let (interp, jit) = program(src, &reg);
+    let want = interp.run_checked(Input::empty(), &opts()).unwrap().r0;
+    assert_eq!(want, waggle_vm::FUNC_REF_TAG | 2);
+    assert_eq!(jit_run(&jit, Input::empty()).unwrap().r0, want);
+}
+
+#[test]
+fn compiled_code_is_never_writable_and_executable() {
+    let reg = loop_registry();
+    let (_, jit) = program(LOOP_PROGRAM, &reg);
+    assert!(jit.compile_time() > std::time::Duration::ZERO);
+    assert!(jit.code_size() > 0);
+    // No mapping of this process is both writable and executable.
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
+    let wx: Vec<&str> = maps
+        .lines()
+        .filter(|l| {
+            let perms = l.split_whitespace().nth(1).unwrap_or("");
+            perms.contains('w') && perms.contains('x')
+        })
+        .collect();
+    assert!(wx.is_empty(), "writable and executable mappings: {wx:?}");
+    assert_eq!(jit_run(&jit, Input::empty()).unwrap().r0, 10 * 1000 + 5);
+}
+
+#[test]
+fn a_call_past_the_last_instruction_runs_off_the_end() {
+    // The decoder refuses this; hand-built instructions can still say it.
+    let reg = Arc::new(HelperRegistry::new());
+    let insns = [(0, mov(Reg::R0, 1)), (1, Insn::Call(CallTarget::Local(0)))];
+    let interp = Program::new(&insns, reg.clone()).unwrap();
+    let jit = JitProgram::new(&insns, reg).unwrap();
+    let want = interp.run_checked(Input::empty(), &opts()).unwrap_err();
+    assert_eq!(want, RunError::FellOffEnd { pc: 2 });
+    assert_eq!(jit_run(&jit, Input::empty()).unwrap_err(), want);
+}
