@@ -187,7 +187,8 @@ pub struct CtxDenied {
 /// Checks an access of `size` bytes at UAPI offset `off` of `kind`'s context
 /// as Linux's `is_valid_access` callbacks do: inside a field the program type
 /// may see, naturally aligned, pointer fields loaded whole (4 bytes, no sign
-/// extension), value fields loaded in part or stored whole when writable.
+/// extension), value fields loaded in part or stored whole when writable;
+/// `struct xdp_md` only in whole 4-byte words.
 /// Returns the field accessed.
 pub fn check_access(
     kind: CtxKind,
@@ -213,6 +214,11 @@ pub fn check_access(
     if uoff % size != 0 {
         return deny(format!(
             "a {size}-byte access at offset {uoff} is not aligned to its size"
+        ));
+    }
+    if kind == CtxKind::Xdp && size != 4 {
+        return deny(format!(
+            "struct xdp_md fields are accessed as whole 4-byte words, not {size} bytes"
         ));
     }
     let Some((start, f)) = field(kind, uoff) else {

@@ -16,6 +16,8 @@
 //!   [`KernelObject::map_lookup`], [`KernelObject::map_update`],
 //!   [`KernelObject::ringbuf_drain`].
 //! - [`load_raw`]: a raw instruction stream as one program;
+//!   [`KernelMaps::create`] and [`load_raw_with_maps`] for raw programs that
+//!   refer to maps by index (the verifier's corpus, benchmarks);
 //!   [`load_conformance`] / [`RawProgram::run_conformance`] for the ISA
 //!   conformance suite's programs, as XDP programs.
 //!
@@ -38,7 +40,10 @@ mod run;
 mod sys;
 
 pub use object::{KernelObject, KernelProgram};
-pub use raw::{conformance_prologue, load_conformance, load_raw, RawProgram};
+pub use raw::{
+    conformance_prologue, load_conformance, load_raw, load_raw_with_maps, KernelMaps, RawProgram,
+    VerifierLog, VerifierStats,
+};
 pub use run::{TestRun, TestRunResult};
 
 use std::sync::OnceLock;

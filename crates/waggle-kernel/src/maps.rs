@@ -127,10 +127,21 @@ pub(crate) fn create_all(
     btf: Option<&MapBtf<'_>>,
     notes: &mut Vec<String>,
 ) -> Result<Vec<KernelMap>, KernelError> {
+    create_defs(&obj.name, &obj.maps, btf, notes)
+}
+
+/// Creates the maps `defs`, in order, named as maps of object `object`, and
+/// writes the global-data maps' contents (freezing `.rodata`).
+pub(crate) fn create_defs(
+    object: &str,
+    defs: &[MapDef],
+    btf: Option<&MapBtf<'_>>,
+    notes: &mut Vec<String>,
+) -> Result<Vec<KernelMap>, KernelError> {
     let cpus = sys::possible_cpus()?;
-    let mut maps = Vec::with_capacity(obj.maps.len());
-    for def in &obj.maps {
-        let kernel_name = kernel_map_name(&obj.name, def);
+    let mut maps = Vec::with_capacity(defs.len());
+    for def in defs {
+        let kernel_name = kernel_map_name(object, def);
         let map = create(def, &kernel_name, btf, cpus, notes)?;
         if let Some(data) = &def.data {
             map.update(&0u32.to_le_bytes(), &data.bytes, 0, cpus)?;

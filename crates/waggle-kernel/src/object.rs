@@ -102,6 +102,7 @@ impl KernelObject {
                     funcs: &funcs,
                     lines: &lines,
                 }),
+                log_level: 1,
             };
             let (owned, verifier_log) = match programs::load(&spec) {
                 // As loaded by libbpf, with func and line info; if the

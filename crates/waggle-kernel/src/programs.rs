@@ -277,6 +277,10 @@ pub(crate) struct LoadSpec<'a> {
     pub attach_btf_id: u32,
     /// Function and line info, when the object's BTF is loaded.
     pub ext: Option<ExtInfo<'a>>,
+    /// The verifier log's level: 1 (the path to a rejection), or 4
+    /// (`BPF_LOG_STATS`: verification time, stack depth, instructions
+    /// processed and states).
+    pub log_level: u32,
 }
 
 /// Loads a program with a level-1 verifier log; returns its fd and the log.
@@ -315,6 +319,18 @@ pub(crate) fn load(spec: &LoadSpec<'_>) -> Result<(OwnedFd, String), KernelError
             Err(errno) => return Err(rejection(spec.name, errno, sys::log_text(&log))),
         }
     }
+}
+
+/// Loads a program without a verifier log; `None` when that fails (the
+/// caller loads again with [`load`] for the error and its log).
+pub(crate) fn load_without_log(spec: &LoadSpec<'_>) -> Option<OwnedFd> {
+    let insn_cnt = u32::try_from(spec.insns.len()).ok()?;
+    if insn_cnt == 0 {
+        return None;
+    }
+    let bytes = RawInsn::slice_to_bytes(spec.insns);
+    let license = CString::new(spec.license.replace('\0', "")).unwrap_or_default();
+    load_once(spec, insn_cnt, &bytes, &license, None).0.ok()
 }
 
 /// The error for a refused program: `Unavailable` for ENOSYS and for EPERM
@@ -368,7 +384,7 @@ fn load_once(
         }
     }
     if let Some(log) = log {
-        attr.log_level = 1;
+        attr.log_level = spec.log_level;
         attr.log_buf = log.as_mut_ptr() as u64;
         attr.log_size = u32::try_from(log.len()).unwrap_or(u32::MAX);
     }

@@ -8,8 +8,11 @@
 use std::path::PathBuf;
 use waggle_conformance::{Expected, TestCase};
 use waggle_isa::{assemble, Insn, RawInsn, Syntax};
-use waggle_kernel::{availability, load_conformance, load_raw, KernelError, TestRun};
-use waggle_object::ProgramType;
+use waggle_kernel::{
+    availability, load_conformance, load_raw, load_raw_with_maps, KernelError, KernelMaps, TestRun,
+    VerifierLog, VerifierStats,
+};
+use waggle_object::{MapData, MapDef, ProgramType};
 
 macro_rules! require_kernel {
     () => {
@@ -98,6 +101,95 @@ fn raw_programs_load_run_and_are_rejected_with_a_log() {
 
     assert!(matches!(
         load_raw(&[], ProgramType::Xdp, "empty"),
+        Err(KernelError::InvalidInput(_))
+    ));
+}
+
+fn def(name: &str, map_type: u32, key_size: u32, value_size: u32, max_entries: u32) -> MapDef {
+    MapDef {
+        name: name.into(),
+        map_type,
+        key_size,
+        value_size,
+        max_entries,
+        flags: 0,
+        map_extra: 0,
+        pinning: 0,
+        inner: None,
+        data: None,
+        initial_slots: vec![],
+        btf_key_type_id: 0,
+        btf_value_type_id: 0,
+        spin_lock_offset: None,
+    }
+}
+
+#[test]
+fn raw_programs_with_maps_from_definitions() {
+    require_kernel!();
+    let mut rodata = def(".rodata", 2, 4, 8, 1);
+    rodata.flags = 1 << 7; // BPF_F_RDONLY_PROG
+    rodata.data = Some(MapData {
+        bytes: 40u64.to_le_bytes().to_vec(),
+        read_only: true,
+    });
+    let maps = KernelMaps::create("raw_test", &[def("counts", 1, 4, 8, 16), rodata]).unwrap();
+    assert_eq!(maps.len(), 2);
+    assert!(maps.fd(0).unwrap() >= 0 && maps.fd(2).is_none());
+    // r0 = *(.rodata + 0) + 2, after a hash lookup the program checks.
+    let prog = asm("stw [%r10-4], 0\n\
+                    mov %r2, %r10\n\
+                    add %r2, -4\n\
+                    lddw %r1, map_idx 0\n\
+                    call 1\n\
+                    lddw %r1, map_idx_value 1, 0\n\
+                    ldxdw %r0, [%r1+0]\n\
+                    add %r0, 2\n\
+                    exit\n");
+    let bound = maps.bind("p", &prog).unwrap();
+    assert_eq!(bound[3].src, 1, "BPF_PSEUDO_MAP_FD");
+    assert_eq!(bound[3].imm, maps.fd(0).unwrap());
+    assert_eq!(bound[6].src, 2, "BPF_PSEUDO_MAP_VALUE");
+    for log in [VerifierLog::Keep, VerifierLog::Skip] {
+        let loaded =
+            load_raw_with_maps(&prog, ProgramType::Xdp, "raw_maps", &maps, log).expect("loads");
+        assert_eq!(loaded.verifier_log.is_empty(), log == VerifierLog::Skip);
+        let out = loaded.test_run(&TestRun::packet(&[0u8; 14])).unwrap();
+        assert_eq!(out.retval, 42, "the frozen .rodata value, plus 2");
+    }
+    // The kernel's statistics alone.
+    let stats = load_raw_with_maps(&prog, ProgramType::Xdp, "stats", &maps, VerifierLog::Stats)
+        .expect("loads");
+    let parsed = VerifierStats::parse(&stats.verifier_log).expect("statistics");
+    assert!(parsed.insns_processed > 0, "{}", stats.verifier_log);
+    assert!(stats.verifier_log.contains("verification time"));
+    // Several functions: the callback gets the BTF function info the
+    // kernel wants for it.
+    let looped = asm("mov %r1, 3\n\
+                      lddw %r2, func cb\n\
+                      mov %r3, 0\n\
+                      mov %r4, 0\n\
+                      call 181\n\
+                      exit\n\
+                      cb:\n\
+                      mov %r0, 0\n\
+                      exit\n");
+    let out = load_raw_with_maps(&looped, ProgramType::Xdp, "loop", &maps, VerifierLog::Keep)
+        .expect("a bpf_loop callback loads")
+        .test_run(&TestRun::packet(&[0u8; 14]))
+        .unwrap();
+    assert_eq!(out.retval, 3, "bpf_loop returns the number of iterations");
+    // A write to the read-only map is the verifier's to refuse, with its
+    // log even when none was asked for.
+    let write = asm("lddw %r1, map_idx_value 1, 0\nstdw [%r1+0], 1\nmov %r0, 0\nexit\n");
+    match load_raw_with_maps(&write, ProgramType::Xdp, "ro", &maps, VerifierLog::Skip) {
+        Err(KernelError::Verifier { log, .. }) => assert!(log.contains("write into map"), "{log}"),
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+    // A map index with no map cannot be bound.
+    let bad = asm("lddw %r1, map_idx 2\nmov %r0, 0\nexit\n");
+    assert!(matches!(
+        load_raw_with_maps(&bad, ProgramType::Xdp, "bad", &maps, VerifierLog::Keep),
         Err(KernelError::InvalidInput(_))
     ));
 }

@@ -53,6 +53,8 @@ pub enum Avail {
     All,
     /// Tracing programs (kprobes, tracepoints, ...).
     Tracing,
+    /// Every program type but tracing ones.
+    NotTracing,
     /// XDP and TC.
     XdpTc,
     Xdp,
@@ -66,6 +68,7 @@ impl Avail {
         match self {
             Avail::All => true,
             Avail::Tracing => ctx == CtxKind::Raw,
+            Avail::NotTracing => ctx != CtxKind::Raw,
             Avail::XdpTc => matches!(ctx, CtxKind::Xdp | CtxKind::SkbTc),
             Avail::Xdp => ctx == CtxKind::Xdp,
             Avail::Skb => matches!(ctx, CtxKind::SkbTc | CtxKind::SkbSocket),
@@ -77,6 +80,7 @@ impl Avail {
         match self {
             Avail::All => "every program type",
             Avail::Tracing => "tracing programs",
+            Avail::NotTracing => "every program type but tracing programs",
             Avail::XdpTc => "XDP and TC programs",
             Avail::Xdp => "XDP programs",
             Avail::Skb => "TC and socket filter programs",
@@ -274,16 +278,11 @@ const PROTOS: &[Proto] = &[
         NONE,
         true,
     ),
-    p(14, &[], Ret::Integer, Avail::Tracing, NONE, false),
-    p(15, &[], Ret::Integer, Avail::Tracing, NONE, false),
-    p(
-        16,
-        &[WRITE, SIZE],
-        Ret::Integer,
-        Avail::Tracing,
-        NONE,
-        false,
-    ),
+    // The current task's ids and name: every program type (Linux's
+    // `bpf_base_func_proto` since 6.10).
+    p(14, &[], Ret::Integer, Avail::All, NONE, false),
+    p(15, &[], Ret::Integer, Avail::All, NONE, false),
+    p(16, &[WRITE, SIZE], Ret::Integer, Avail::All, NONE, false),
     p(
         23,
         &[Anything, Anything],
@@ -464,7 +463,8 @@ const PROTOS: &[Proto] = &[
         &[RINGBUF],
         false,
     ),
-    p(160, &[], Ret::Integer, Avail::All, NONE, false),
+    // bpf_ktime_get_coarse_ns: not for tracing programs.
+    p(160, &[], Ret::Integer, Avail::NotTracing, NONE, false),
     p(188, &[Ctx], Ret::Integer, Avail::Xdp, NONE, false),
     p(
         189,
@@ -497,11 +497,31 @@ pub fn name(id: u32) -> String {
     }
 }
 
+/// `bpf_for_each_map_elem`.
+pub const FOR_EACH_MAP_ELEM: u32 = 164;
+/// `bpf_loop`.
+pub const LOOP: u32 = 181;
+
+/// Helpers that call a callback function of the program (checked by the
+/// verifier's `callback_call`, not by a prototype).
+pub fn takes_callback(id: u32) -> bool {
+    matches!(id, FOR_EACH_MAP_ELEM | LOOP)
+}
+
+/// Maps `bpf_for_each_map_elem` walks.
+pub const FOR_EACH_MAPS: &[u32] = &[
+    HASH,
+    ARRAY,
+    PERCPU_HASH,
+    PERCPU_ARRAY,
+    LRU_HASH,
+    LRU_PERCPU_HASH,
+];
+
 /// Helpers Linux has that this verifier does not check yet, with why.
 pub fn unsupported_reason(id: u32) -> Option<&'static str> {
     Some(match id {
         93 | 94 => "bpf_spin_lock is not supported by the verifier yet",
-        164 | 181 => "helpers that take a callback function are not supported by the verifier yet",
         _ => return None,
     })
 }

@@ -20,21 +20,37 @@
 //!   `data_end` (in both orders, every unsigned operator, through copies);
 //!   map values within `value_size`, respecting read-only maps; ring buffer
 //!   records within their reserved size; atomics aligned and only on stack,
-//!   map values and records.
+//!   map values and records. Contexts: `struct xdp_md` (whole 4-byte
+//!   fields), `struct __sk_buff` (TC, socket filters), and a kprobe's
+//!   `struct pt_regs` (read-only); immediate stores (`BPF_ST`) are checked
+//!   like register stores.
 //! - Pointer arithmetic: 64-bit addition and subtraction of numbers on
-//!   stack, packet, map value and record pointers (constants only on the
-//!   context; none on map pointers and `data_end`); pointer differences only
-//!   within a region; no other operation on pointers (a 32-bit move or
-//!   subtraction turns a pointer into a number, as Linux allows privileged
-//!   programs).
+//!   stack, packet, map value and record pointers (a context pointer moved
+//!   by anything can no longer be dereferenced; none on map pointers,
+//!   function references and `data_end`); pointer differences only within a
+//!   region; no other operation on pointers (a 32-bit move or subtraction, a
+//!   negation or a byte swap turns a pointer into a number, as Linux allows
+//!   privileged programs).
 //! - Comparisons: NULL checks refine every copy of a nullable pointer;
 //!   pointers are compared only within a region or with numbers.
 //! - Helpers: a prototype table (maps, keys and values of the map's sizes,
 //!   memory with its size argument, the context, constant allocation sizes,
 //!   ring buffer records) with the program types and map types each allows;
-//!   helpers that move packet data invalidate packet pointers.
+//!   helpers that move packet data invalidate packet pointers. An array
+//!   lookup with a constant key below `max_entries` cannot fail (as Linux
+//!   6.14). A lookup in a map of maps gives the inner map (its template's
+//!   definition), or NULL.
+//! - Callbacks: `bpf_loop` and `bpf_for_each_map_elem` take a function
+//!   reference (LD_IMM64 `BPF_PSEUDO_FUNC`); the callback is verified in its
+//!   own frame with its arguments (`bpf_loop`: the index, the context;
+//!   `bpf_for_each_map_elem`: the map, a read-only key, the value, the
+//!   context), returns 0 or 1, releases what it acquires, and returns to the
+//!   helper call, which may call it again: exploration goes round until the
+//!   callsite's state covers what the callback does (numbers widened to
+//!   their hull, then to unknown).
 //! - References: every ring buffer record reserved is submitted or discarded
-//!   on every path; none is held across a tail call.
+//!   on every path; none is held across a tail call; a callback releases
+//!   only what it acquired.
 //! - Calls: bpf-to-bpf calls verified in the caller's context with their own
 //!   frames (at most 8, no recursion, combined stack at most 512 bytes);
 //!   tail calls.
@@ -44,12 +60,23 @@
 //! - Structure: every instruction decodes and is reachable; jumps stay in
 //!   their function; no function falls off its end.
 //!
+//! # Privilege
+//!
+//! Waggle verifies as Linux does for a privileged loader (`CAP_BPF`,
+//! `CAP_PERFMON`): pointers may become numbers (and so be stored in maps or
+//! returned); Linux's extra rules for unprivileged programs (no pointer
+//! leaks, Spectre masking) are not applied. Waggle is stricter than
+//! privileged Linux in three ways: no read of a stack byte never written,
+//! no comparison or subtraction of pointers into different regions, no
+//! pointer as a program's return value; and it rejects a loop around a
+//! `bpf_loop` call that never ends, which Linux prunes.
+//!
 //! # Not checked yet (reported as [`ErrorKind::Unsupported`])
 //!
-//! Callbacks and function references (`bpf_loop`, `bpf_for_each_map_elem`),
-//! kfuncs, BTF-typed pointers, spin locks, maps of maps, helpers outside the
-//! prototype table, context accesses of program types other than XDP, TC and
-//! socket filters, and reading map pointers' fields.
+//! Other callback helpers (timers, `bpf_user_ringbuf_drain`, ...), kfuncs,
+//! BTF-typed pointers, spin locks, maps of maps of maps, helpers outside the
+//! prototype table, context accesses of program types other than XDP, TC,
+//! socket filters and kprobes, and reading map pointers' fields.
 
 // A verification returns one error, once; `VerifyError` carries the whole
 // diagnostic by value, as the API promises.

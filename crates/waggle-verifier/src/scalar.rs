@@ -299,6 +299,27 @@ impl Scalar {
         self.const_value() == Some(0)
     }
 
+    /// The smallest scalar holding every value of `self` and of `other`.
+    pub fn union(&self, other: &Scalar) -> Scalar {
+        let mask = self.var.mask | other.var.mask | (self.var.value ^ other.var.value);
+        let hull = |a: &Bounds, b: &Bounds| Bounds {
+            umin: a.umin.min(b.umin),
+            umax: a.umax.max(b.umax),
+            smin: a.smin.min(b.smin),
+            smax: a.smax.max(b.smax),
+        };
+        let mut s = Scalar {
+            var: Tnum {
+                value: self.var.value & !mask,
+                mask,
+            },
+            b64: hull(&self.b64, &other.b64),
+            b32: hull(&self.b32, &other.b32),
+        };
+        s.sync();
+        s
+    }
+
     /// Whether every value of `other` is a value of `self`.
     pub fn contains(&self, other: &Scalar) -> bool {
         self.b64.contains(&other.b64)
@@ -1049,6 +1070,24 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn union_contains_both_operands() {
+        let probes = probes();
+        for a in scalars() {
+            for b in scalars() {
+                let u = a.union(&b);
+                assert!(u.contains(&a) && u.contains(&b), "{a:?} {b:?} -> {u:?}");
+                for &v in &probes {
+                    if a.admits(v) || b.admits(v) {
+                        assert!(u.admits(v), "{v:#x} in {a:?} or {b:?}, not in {u:?}");
+                    }
+                }
+            }
+        }
+        let u = Scalar::constant(0).union(&Scalar::constant(12));
+        assert_eq!((u.b64.umin, u.b64.umax), (0, 12));
     }
 
     #[test]

@@ -34,6 +34,15 @@ pub enum PtrKind {
     MapValue { map: u32, maybe_null: bool },
     /// Memory of `size` bytes returned by a helper (a ring buffer record).
     Mem { size: u32, maybe_null: bool },
+    /// The key of a map element a `bpf_for_each_map_elem` callback gets:
+    /// `key_size` readable bytes (`PTR_TO_MAP_KEY`).
+    MapKey { map: u32 },
+    /// A map from a map of maps, or NULL (`map`: the outer map with
+    /// `INNER_MAP` set); a `Map` once checked.
+    MapOrNull { map: u32 },
+    /// A function, by its first instruction (LD_IMM64 `BPF_PSEUDO_FUNC`):
+    /// a callback passed to `bpf_loop` or `bpf_for_each_map_elem`.
+    Func { insn: u32 },
 }
 
 impl PtrKind {
@@ -46,7 +55,7 @@ impl PtrKind {
             } | PtrKind::Mem {
                 maybe_null: true,
                 ..
-            }
+            } | PtrKind::MapOrNull { .. }
         )
     }
 
@@ -60,6 +69,7 @@ impl PtrKind {
                 size,
                 maybe_null: false,
             },
+            PtrKind::MapOrNull { map } => PtrKind::Map { map },
             k => k,
         }
     }
@@ -89,6 +99,9 @@ impl PtrKind {
             PtrKind::Mem {
                 maybe_null: true, ..
             } => "a ring buffer record or null",
+            PtrKind::MapKey { .. } => "a map key",
+            PtrKind::MapOrNull { .. } => "a map or null",
+            PtrKind::Func { .. } => "a function",
         }
     }
 }
@@ -219,6 +232,14 @@ pub struct Frame {
     pub callsite: u32,
     /// Instruction index of the function's first instruction.
     pub func: u32,
+    /// A callback (of `bpf_loop`, `bpf_for_each_map_elem`): it returns to
+    /// its callsite, the helper call, which may call it again.
+    pub callback: bool,
+    /// How many times a callback called from this frame returned to it on
+    /// this path: a path that comes back to a state only through another
+    /// call of an enclosing callback goes round the helper's (bounded)
+    /// loop, not an infinite one.
+    pub cb_returns: u32,
 }
 
 impl Frame {
@@ -230,6 +251,8 @@ impl Frame {
             stack: Vec::new(),
             callsite,
             func,
+            callback: false,
+            cb_returns: 0,
         }
     }
 
@@ -252,6 +275,8 @@ pub struct Ref {
     pub id: u32,
     pub pc: u32,
     pub helper: u32,
+    /// Depth of the frame that acquired it.
+    pub frame: u8,
 }
 
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -261,6 +286,18 @@ pub struct State {
 }
 
 impl State {
+    /// Bytes the state occupies, inline and on the heap (statistics).
+    pub fn bytes(&self) -> usize {
+        std::mem::size_of::<State>()
+            + self.frames.capacity() * std::mem::size_of::<Frame>()
+            + self
+                .frames
+                .iter()
+                .map(|f| f.stack.capacity() * std::mem::size_of::<Slot>())
+                .sum::<usize>()
+            + self.refs.capacity() * std::mem::size_of::<Ref>()
+    }
+
     pub fn cur(&self) -> &Frame {
         self.frames.last().expect("a state has a frame")
     }
@@ -440,8 +477,12 @@ pub fn state_covers(old: &State, cur: &State, live: &[u16], exact: bool) -> bool
         return false;
     }
     let mut ids = IdMap::new(exact);
-    for ((fo, fc), mask) in old.frames.iter().zip(&cur.frames).zip(live) {
-        if fo.callsite != fc.callsite || fo.func != fc.func {
+    let last = cur.frames.len() - 1;
+    for (k, ((fo, fc), mask)) in old.frames.iter().zip(&cur.frames).zip(live).enumerate() {
+        if fo.callsite != fc.callsite || fo.func != fc.func || fo.callback != fc.callback {
+            return false;
+        }
+        if exact && k < last && fo.cb_returns != fc.cb_returns {
             return false;
         }
         for r in 0..10 {
@@ -462,6 +503,72 @@ pub fn state_covers(old: &State, cur: &State, live: &[u16], exact: bool) -> bool
         }
     }
     true
+}
+
+/// Widens `cur` so that it also covers `old` (both states at one callback
+/// callsite): every live register and stack slot `old` does not cover
+/// becomes what both may hold — numbers the hull of both (`hull`) or
+/// unknown, pointers that differ unusable, stack bytes written in both only
+/// "written", others unwritten. The result covers `cur` (so exploring it
+/// instead is sound) and, once numbers go unknown, every state a callback
+/// loop reaches (so exploration ends).
+pub fn widen(old: &State, cur: &mut State, live: &[u16], hull: bool) {
+    if old.frames.len() != cur.frames.len() {
+        return;
+    }
+    for ((fo, fc), mask) in old.frames.iter().zip(cur.frames.iter_mut()).zip(live) {
+        for r in 0..10 {
+            if mask & (1 << r) == 0 {
+                continue;
+            }
+            let mut ids = IdMap::new(false);
+            if !reg_covers(&fo.regs[r], &fc.regs[r], &mut ids) {
+                fc.regs[r] = join(&fo.regs[r], &fc.regs[r], hull);
+            }
+        }
+        let n = fo.stack.len().max(fc.stack.len());
+        for i in 0..n {
+            let o = *fo.slot(i);
+            let c = *fc.slot(i);
+            let mut ids = IdMap::new(false);
+            if slot_covers(&o, &c, &mut ids) {
+                continue;
+            }
+            let joined = if o.is_full_spill()
+                && c.is_full_spill()
+                && matches!(o.spill, Val::Scalar { .. })
+                && matches!(c.spill, Val::Scalar { .. })
+            {
+                Slot {
+                    marks: [Mark::Spill; 8],
+                    spill: join(&o.spill, &c.spill, hull),
+                }
+            } else {
+                let mut marks = [Mark::Misc; 8];
+                for (k, m) in marks.iter_mut().enumerate() {
+                    if o.marks[k] == Mark::Invalid || c.marks[k] == Mark::Invalid {
+                        *m = Mark::Invalid;
+                    }
+                }
+                Slot {
+                    marks,
+                    spill: Val::NotInit,
+                }
+            };
+            *fc.slot_mut(i) = joined;
+        }
+    }
+}
+
+/// What either of two register values may be, for [`widen`].
+fn join(a: &Val, b: &Val, hull: bool) -> Val {
+    match (a, b) {
+        (Val::Scalar { val: x, .. }, Val::Scalar { val: y, .. }) if hull => Val::scalar(x.union(y)),
+        (Val::Scalar { .. }, Val::Scalar { .. }) => Val::unknown(),
+        // Different pointers (or a pointer and a number) cannot be used
+        // as either: the register reads as uninitialised.
+        _ => Val::NotInit,
+    }
 }
 
 impl fmt::Display for Dead {
@@ -563,6 +670,12 @@ pub fn fmt_reg(r: &Val, map_name: &dyn Fn(u32) -> String) -> String {
                         "ringbuf_mem"
                     }
                 }
+                PtrKind::MapKey { map } => {
+                    args.push(format!("map={}", map_name(map)));
+                    "map_key"
+                }
+                PtrKind::Func { insn } => return format!("func(at instruction {insn})"),
+                PtrKind::MapOrNull { map } => return format!("map_ptr_or_null({})", map_name(map)),
             };
             if !matches!(p.kind, PtrKind::PacketEnd) {
                 args.push(format!("off={}", p.off));

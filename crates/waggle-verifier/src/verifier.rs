@@ -12,14 +12,25 @@ use std::collections::HashSet;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 use waggle_analysis::cfg::{Cfg, Flow};
-use waggle_analysis::context::{self, CtxAccess, CtxKind, Field, PacketField};
+use waggle_analysis::context::{self, layout, CtxAccess, CtxKind, Field, PacketField};
 use waggle_isa::{
     decode_slots, format_insn, AluOp, AtomicOp, CallTarget, EndianOp, Insn, JmpCond, LdImm64,
     MemSize, Source, Syntax, Width,
 };
-use waggle_object::{MapDef, ProgramDef};
+use waggle_object::{MapDef, ProgramDef, ProgramType};
 
 type IReg = waggle_isa::Reg;
+
+/// `sizeof(struct pt_regs)`, a kprobe program's context, on this machine's
+/// architecture (the kernel's own: Linux checks kprobe context accesses
+/// against it).
+const PT_REGS_SIZE: usize = if cfg!(target_arch = "aarch64") {
+    272 // struct user_pt_regs: x0-x30, sp, pc, pstate
+} else if cfg!(target_arch = "riscv64") {
+    256 // struct user_regs_struct: pc, x1-x31
+} else {
+    168 // x86-64: 21 registers
+};
 
 /// Linux's `MAX_PACKET_OFF`: variable packet offsets beyond it get no range.
 const MAX_PACKET_OFF: u64 = 0xffff;
@@ -29,6 +40,7 @@ const MAX_VAR_OFF: i64 = 1 << 29;
 const MAX_VAR_SIZE: u64 = 1 << 29;
 const BPF_F_RDONLY_PROG: u32 = 1 << 7;
 const BPF_F_WRONLY_PROG: u32 = 1 << 8;
+const BPF_F_INNER_MAP: u32 = 1 << 12;
 
 /// Settings of a verification.
 #[derive(Debug, Clone)]
@@ -55,6 +67,9 @@ pub struct VerifyStats {
     pub peak_states: usize,
     /// Explored states kept over the whole run.
     pub total_states: usize,
+    /// Most bytes the kept states occupied at once (each state's registers,
+    /// stack slots and references, inline and on the heap).
+    pub peak_state_bytes: usize,
     pub duration: Duration,
 }
 
@@ -96,6 +111,7 @@ pub fn verify(
         insns_processed: v.processed,
         peak_states: v.peak_states,
         total_states: v.total_states,
+        peak_state_bytes: v.peak_bytes,
         duration: start.elapsed(),
     })
 }
@@ -180,6 +196,9 @@ struct Work {
     insn: usize,
     node: usize,
     path: Path,
+    /// The path is back at a callback's callsite after the callback
+    /// returned (the helper may call it again).
+    from_callback: bool,
 }
 
 struct Stored {
@@ -200,6 +219,14 @@ struct Node {
 
 const ROOT: usize = 0;
 
+/// Marks a map number as the inner map of the map of maps it names (what a
+/// lookup in a map of maps returns).
+const INNER_MAP: u32 = 1 << 31;
+
+/// Bytes of a kept state's bookkeeping beyond the state itself.
+const STORED_EXTRA: usize =
+    std::mem::size_of::<Stored>() - std::mem::size_of::<State>() + std::mem::size_of::<Node>();
+
 /// The outcome of one instruction.
 enum Step {
     Goto(usize),
@@ -209,6 +236,16 @@ enum Step {
         fall: Option<State>,
     },
     Call(usize),
+    /// A helper that calls a callback: the state after the call (the
+    /// callback not called, or called for the last time), and the state
+    /// entering the callback.
+    Callback {
+        after: State,
+        entry: usize,
+        callee: State,
+    },
+    /// A callback returned: back to its callsite.
+    CallbackReturn(usize),
     Done,
 }
 
@@ -246,6 +283,8 @@ struct Verifier<'a> {
     cur_states: usize,
     peak_states: usize,
     total_states: usize,
+    cur_bytes: usize,
+    peak_bytes: usize,
     jmps: u64,
     prev_jmps: u64,
     prev_insns: u64,
@@ -284,6 +323,14 @@ impl<'a> Verifier<'a> {
                 Flow::Call(_) if i + 1 < n => prune[i + 1] = true,
                 _ => {}
             }
+            if let Insn::Call(CallTarget::Helper(id)) = cfg.insns[i] {
+                if helpers::takes_callback(id as u32) {
+                    prune[i] = true;
+                    if i + 1 < n {
+                        prune[i + 1] = true;
+                    }
+                }
+            }
         }
         Verifier {
             prog,
@@ -303,6 +350,8 @@ impl<'a> Verifier<'a> {
             cur_states: 0,
             peak_states: 0,
             total_states: 0,
+            cur_bytes: 0,
+            peak_bytes: 0,
             jmps: 0,
             prev_jmps: 0,
             prev_insns: 0,
@@ -320,9 +369,25 @@ impl<'a> Verifier<'a> {
     }
 
     fn map_name(&self, m: u32) -> String {
-        self.maps
-            .get(m as usize)
-            .map_or_else(|| format!("#{m}"), |d| format!("`{}`", d.name))
+        let outer = self.maps.get((m & !INNER_MAP) as usize);
+        match (outer, m & INNER_MAP != 0) {
+            (Some(d), false) => format!("`{}`", d.name),
+            (Some(d), true) => format!("`{}`'s inner map", d.name),
+            (None, _) => format!("#{m}"),
+        }
+    }
+
+    /// The definition of map `m`: one of the object's, or (with
+    /// [`INNER_MAP`]) the inner-map template of a map of maps.
+    fn map_at(&self, m: u32) -> &'a MapDef {
+        let d = &self.maps[(m & !INNER_MAP) as usize];
+        if m & INNER_MAP != 0 {
+            d.inner
+                .as_deref()
+                .expect("only maps of maps with a template give inner maps")
+        } else {
+            d
+        }
     }
 
     fn show(&self, v: &Val) -> String {
@@ -395,9 +460,6 @@ impl<'a> Verifier<'a> {
             for i in f..end {
                 let unsupported = match self.cfg.insns[i] {
                     Insn::LdImm64 {
-                        value: LdImm64::Func(_), ..
-                    } => Some("function references (callbacks such as bpf_loop's) are not supported by the verifier yet"),
-                    Insn::LdImm64 {
                         value: LdImm64::MapFd(_) | LdImm64::MapValue { .. },
                         ..
                     } => Some("maps referenced by file descriptor are not supported: the verifier takes map indices (BPF_PSEUDO_MAP_IDX) from waggle-object"),
@@ -465,6 +527,9 @@ impl<'a> Verifier<'a> {
                 continue;
             }
             seen[i] = true;
+            if let Some(t) = self.func_ref(i) {
+                stack.push(t); // a callback is reached through its reference
+            }
             match self.cfg.flow(i) {
                 Flow::Next => stack.push(i + 1),
                 Flow::Jump(t) => stack.push(t),
@@ -504,6 +569,7 @@ impl<'a> Verifier<'a> {
             insn: 0,
             node: ROOT,
             path: None,
+            from_callback: false,
         });
         while let Some(w) = self.work.pop() {
             self.run_path(w)?;
@@ -559,6 +625,30 @@ impl<'a> Verifier<'a> {
                     w.path = extend(&w.path, self.pc, PathEvent::Call);
                     w.insn = t;
                 }
+                Step::Callback {
+                    after,
+                    entry,
+                    callee,
+                } => {
+                    // The callback first: its returns widen the callsite's
+                    // state, which the continuation after the call then
+                    // covers.
+                    self.nodes[w.node].branches += 1;
+                    self.work.push(Work {
+                        state: after,
+                        insn: i + 1,
+                        node: w.node,
+                        path: w.path.clone(),
+                        from_callback: false,
+                    });
+                    w.state = callee;
+                    w.path = extend(&w.path, self.pc, PathEvent::Call);
+                    w.insn = entry;
+                }
+                Step::CallbackReturn(t) => {
+                    w.insn = t;
+                    w.from_callback = true;
+                }
                 Step::Done => {
                     self.finish(w.node);
                     return Ok(());
@@ -577,6 +667,7 @@ impl<'a> Verifier<'a> {
                                 insn: target,
                                 node: w.node,
                                 path: extend(&w.path, self.pc, PathEvent::Taken),
+                                from_callback: false,
                             });
                             w.state = f;
                             w.path = extend(&w.path, self.pc, PathEvent::NotTaken);
@@ -606,6 +697,10 @@ impl<'a> Verifier<'a> {
         for k in 0..st.frames.len() {
             if k + 1 == st.frames.len() {
                 masks.push(self.live[i]);
+            } else if st.frames[k + 1].callback {
+                // A callback returns to its callsite, which reads the
+                // caller's registers again.
+                masks.push(self.live[st.frames[k + 1].callsite as usize]);
             } else {
                 let ret = st.frames[k + 1].callsite as usize + 1;
                 // The caller's r6-r9 survive the call; r0-r5 do not.
@@ -621,6 +716,34 @@ impl<'a> Verifier<'a> {
         let i = w.insn;
         let masks = self.live_masks(&w.state, i);
         let mut in_loop = false;
+        let from_callback = std::mem::take(&mut w.from_callback);
+        if from_callback {
+            // Back at a callback's callsite: the helper bounds how often it
+            // calls the callback, so a state an earlier visit of this
+            // callsite on this path covers needs no more work (that visit
+            // explores both another call and the continuation). Otherwise
+            // widen it against that visit, so the loop converges.
+            let nodes = &self.nodes;
+            let (mut latest, mut rounds) = (None, 0);
+            for (k, s) in self.explored[i].iter_mut().enumerate() {
+                if nodes[s.node].branches == 0 {
+                    continue;
+                }
+                if state_covers(&s.state, &w.state, &masks, false) {
+                    s.hits += 1;
+                    return Ok(true);
+                }
+                latest = Some(k);
+                rounds += 1;
+            }
+            if let Some(k) = latest {
+                // Hulls first (a callback storing one of a few constants
+                // converges with them), unknown numbers after two rounds (a
+                // counter never would).
+                let hull = rounds <= 2;
+                widen(&self.explored[i][k].state, &mut w.state, &masks, hull);
+            }
+        }
         let nodes = &self.nodes;
         for s in self.explored[i].iter_mut() {
             if nodes[s.node].branches > 0 {
@@ -643,9 +766,22 @@ impl<'a> Verifier<'a> {
             s.misses += 1;
         }
         let before = self.explored[i].len();
-        self.explored[i].retain(|s| nodes[s.node].branches > 0 || s.misses <= s.hits * 4 + 4);
+        let mut freed = 0;
+        self.explored[i].retain(|s| {
+            let keep = nodes[s.node].branches > 0 || s.misses <= s.hits * 4 + 4;
+            if !keep {
+                freed += s.state.bytes() + STORED_EXTRA;
+            }
+            keep
+        });
         self.cur_states -= before - self.explored[i].len();
-        if in_loop && self.jmps - self.prev_jmps < 20 && self.processed - self.prev_insns < 100 {
+        self.cur_bytes -= freed;
+        if in_loop
+            && !from_callback
+            && !self.is_callback_call(i)
+            && self.jmps - self.prev_jmps < 20
+            && self.processed - self.prev_insns < 100
+        {
             return Ok(false);
         }
         self.prev_jmps = self.jmps;
@@ -655,8 +791,10 @@ impl<'a> Verifier<'a> {
             branches: 1,
         });
         w.node = self.nodes.len() - 1;
+        let state = w.state.clone();
+        self.cur_bytes += state.bytes() + STORED_EXTRA;
         self.explored[i].push(Stored {
-            state: w.state.clone(),
+            state,
             node: w.node,
             hits: 0,
             misses: 0,
@@ -664,6 +802,7 @@ impl<'a> Verifier<'a> {
         self.cur_states += 1;
         self.total_states += 1;
         self.peak_states = self.peak_states.max(self.cur_states);
+        self.peak_bytes = self.peak_bytes.max(self.cur_bytes);
         Ok(false)
     }
 
@@ -785,22 +924,30 @@ impl<'a> Verifier<'a> {
                 self.alu(st, width, op, dst, src)?;
                 Ok(Step::Goto(next))
             }
+            // Negating or byte-swapping a pointer gives a number (the
+            // address's bits), as Linux gives privileged programs.
             Insn::Neg { width, dst } => {
                 self.check_writable(st, dst)?;
-                let a = self.scalar_of(st, dst, "negation")?;
-                Self::set(st, dst, Val::scalar(a.neg(width)));
+                let v = match self.read(st, dst)? {
+                    Val::Scalar { val, .. } => val.neg(width),
+                    _ => Scalar::UNKNOWN.neg(width),
+                };
+                Self::set(st, dst, Val::scalar(v));
                 Ok(Step::Goto(next))
             }
             Insn::Endian { op, bits, dst } => {
                 self.check_writable(st, dst)?;
-                let a = self.scalar_of(st, dst, "a byte swap")?;
                 let _: EndianOp = op;
-                Self::set(st, dst, Val::scalar(a.endian(op, bits)));
+                let v = match self.read(st, dst)? {
+                    Val::Scalar { val, .. } => val.endian(op, bits),
+                    _ => Scalar::UNKNOWN.endian(op, bits),
+                };
+                Self::set(st, dst, Val::scalar(v));
                 Ok(Step::Goto(next))
             }
             Insn::LdImm64 { dst, value } => {
                 self.check_writable(st, dst)?;
-                let v = self.ld_imm64(value)?;
+                let v = self.ld_imm64(i, value)?;
                 Self::set(st, dst, v);
                 Ok(Step::Goto(next))
             }
@@ -845,22 +992,10 @@ impl<'a> Verifier<'a> {
                 src,
             } => {
                 let p = self.ptr_of(st, dst)?;
+                // Immediate stores (BPF_ST) into the context are checked
+                // like register stores, as Linux does since 6.3.
                 let value = match src {
-                    Source::Imm(k) => {
-                        if p.kind == PtrKind::Ctx {
-                            return Err(self.with_regs(
-                                failure(
-                                    ErrorKind::InvalidAccess,
-                                    "immediate stores (BPF_ST) into the context are not allowed",
-                                    "the context is written only with register stores (BPF_STX), as Linux requires",
-                                )
-                                .help("move the value to a register first"),
-                                st,
-                                &[dst],
-                            ));
-                        }
-                        Val::scalar(Scalar::constant(k as i64 as u64))
-                    }
+                    Source::Imm(k) => Val::scalar(Scalar::constant(k as i64 as u64)),
                     Source::Reg(r) => self.read(st, r)?,
                 };
                 let src_reg = match src {
@@ -918,6 +1053,9 @@ impl<'a> Verifier<'a> {
                     taken,
                     fall,
                 })
+            }
+            Insn::Call(CallTarget::Helper(id)) if helpers::takes_callback(id as u32) => {
+                self.callback_call(st, i, id as u32)
             }
             Insn::Call(CallTarget::Helper(id)) => {
                 if self.helper_call(st, id as u32)? {
@@ -1130,7 +1268,10 @@ impl<'a> Verifier<'a> {
                 )
                 .help("check `if (ptr == NULL)` (or `if r0 == 0`) first"));
         }
-        if matches!(p.kind, PtrKind::Map { .. } | PtrKind::PacketEnd) {
+        if matches!(
+            p.kind,
+            PtrKind::Map { .. } | PtrKind::PacketEnd | PtrKind::Func { .. }
+        ) {
             return Err(self.with_regs(
                 failure(
                     ErrorKind::PointerArithmetic,
@@ -1138,7 +1279,7 @@ impl<'a> Verifier<'a> {
                         "arithmetic on a pointer to {} is not allowed",
                         p.kind.describe()
                     ),
-                    "map pointers and data_end may only be passed and compared, not moved",
+                    "map pointers, function references and data_end may only be passed and compared, not moved",
                 ),
                 st,
                 regs,
@@ -1166,17 +1307,9 @@ impl<'a> Verifier<'a> {
             q.off = off as i32;
             return Ok(Val::Ptr(q));
         }
-        if p.kind == PtrKind::Ctx {
-            return Err(self.with_regs(
-                failure(
-                    ErrorKind::PointerArithmetic,
-                    "variable offset added to the context pointer",
-                    "context fields are accessed at constant offsets from the unmodified context pointer",
-                ),
-                st,
-                regs,
-            ));
-        }
+        // A variable offset on the context pointer is allowed (as Linux
+        // does): such a pointer can no longer be dereferenced or passed as
+        // the context (`ctx_access`, `Arg::Ctx`).
         q.var = p
             .var
             .alu(if sub { AluOp::Sub } else { AluOp::Add }, &s, Width::W64);
@@ -1187,9 +1320,15 @@ impl<'a> Verifier<'a> {
         Ok(Val::Ptr(q))
     }
 
-    fn ld_imm64(&self, value: LdImm64) -> Res<Val> {
+    fn ld_imm64(&self, i: usize, value: LdImm64) -> Res<Val> {
         match value {
             LdImm64::Imm(v) => Ok(Val::scalar(Scalar::constant(v))),
+            LdImm64::Func(_) => {
+                let t = self
+                    .func_ref(i)
+                    .expect("decoded function references land on instructions");
+                Ok(Val::Ptr(Ptr::new(PtrKind::Func { insn: t as u32 })))
+            }
             LdImm64::MapIdx(m) => {
                 self.map_def(m)?;
                 Ok(Val::Ptr(Ptr::new(PtrKind::Map { map: m as u32 })))
@@ -1291,7 +1430,7 @@ impl<'a> Verifier<'a> {
                 }
                 Ok(Some(Val::scalar(Scalar::unsigned_bytes(n as usize))))
             }
-            PtrKind::MapValue { maybe_null: true, .. } | PtrKind::Mem { maybe_null: true, .. } => Err(self
+            PtrKind::MapValue { maybe_null: true, .. } | PtrKind::Mem { maybe_null: true, .. } | PtrKind::MapOrNull { .. } => Err(self
                 .with_regs(
                     failure(
                         ErrorKind::MaybeNull,
@@ -1316,6 +1455,32 @@ impl<'a> Verifier<'a> {
                     ErrorKind::Unsupported,
                     format!("reading the fields of map {} is not supported by the verifier yet", self.map_name(map)),
                     "a map pointer is passed to helpers, not dereferenced",
+                ),
+                st,
+                &[reg],
+            )),
+            PtrKind::MapKey { map } => {
+                if access != Access::Read {
+                    return Err(self.with_regs(
+                        failure(
+                            ErrorKind::InvalidAccess,
+                            format!("{} of the key of map {}", access.verb(), self.map_name(map)),
+                            "the key a bpf_for_each_map_elem callback gets is read-only",
+                        ),
+                        st,
+                        &[reg],
+                    ));
+                }
+                let d = self.map_at(map);
+                let what = format!("key of map {}", self.map_name(map));
+                self.region_check(st, reg, &p, insn_off, n, d.key_size as u64, &what, access)?;
+                Ok(Some(Val::scalar(Scalar::unsigned_bytes(n as usize))))
+            }
+            PtrKind::Func { .. } => Err(self.with_regs(
+                failure(
+                    ErrorKind::InvalidAccess,
+                    "dereference of a function reference",
+                    "a function reference is passed to helpers that call it, not dereferenced",
                 ),
                 st,
                 &[reg],
@@ -1418,7 +1583,7 @@ impl<'a> Verifier<'a> {
         n: u64,
         access: Access,
     ) -> Res<()> {
-        let d = &self.maps[map as usize];
+        let d = self.map_at(map);
         let what = format!("map value of {}", self.map_name(map));
         self.region_check(st, reg, p, insn_off, n, d.value_size as u64, &what, access)?;
         if access != Access::Read && d.flags & BPF_F_RDONLY_PROG != 0 {
@@ -1583,6 +1748,23 @@ impl<'a> Verifier<'a> {
                 )
                 .help(format!("access `*(r{} + {})` through the original context pointer instead", reg.num(), p.off as i64 + insn_off)));
         }
+        if self.prog.prog_type == ProgramType::Kprobe {
+            return self.pt_regs_access(st, reg, insn_off, n, access);
+        }
+        if self.ctx == CtxKind::Xdp
+            && insn_off == layout::XDP_MD_EGRESS_IFINDEX as i64
+            && !self.prog.section.contains("devmap")
+        {
+            return Err(self.with_regs(
+                failure(
+                    ErrorKind::InvalidAccess,
+                    "invalid load of the context: egress_ifindex (offset 20) is only set for XDP programs run from a devmap",
+                    "XDP programs may read egress_ifindex only when attached to a devmap (SEC(\"xdp/devmap\"))",
+                ),
+                st,
+                &[reg],
+            ));
+        }
         let ca = match access {
             Access::Read => CtxAccess::Load { sign_extend },
             _ => CtxAccess::Store,
@@ -1632,6 +1814,42 @@ impl<'a> Verifier<'a> {
                 }
                 Err(self.with_regs(f, st, &[reg]))
             }
+        }
+    }
+
+    /// A kprobe program's context: the probed task's `struct pt_regs`,
+    /// read-only, any naturally aligned access inside it (Linux's
+    /// `kprobe_prog_is_valid_access`).
+    fn pt_regs_access(&self, st: &State, reg: IReg, off: i64, n: u64, access: Access) -> Res<Val> {
+        let size = PT_REGS_SIZE as i64;
+        let why = if access != Access::Read {
+            Some("the registers of the probed task are read-only".to_string())
+        } else if off < 0 || off + n as i64 > size {
+            Some(format!(
+                "bytes {off}..{} are outside struct pt_regs ({size} bytes)",
+                off + n as i64
+            ))
+        } else if off % n as i64 != 0 {
+            Some(format!(
+                "a {n}-byte access at offset {off} is not aligned to its size"
+            ))
+        } else {
+            None
+        };
+        match why {
+            None => Ok(Val::scalar(Scalar::unsigned_bytes(n as usize))),
+            Some(why) => Err(self.with_regs(
+                failure(
+                    ErrorKind::InvalidAccess,
+                    format!(
+                        "invalid {} of the context: {n} bytes at offset {off}: {why}",
+                        if access == Access::Read { "load" } else { "store" }
+                    ),
+                    "kprobe programs read the probed registers (struct pt_regs) at aligned offsets inside it, and never write them",
+                ),
+                st,
+                &[reg],
+            )),
         }
     }
 
@@ -2312,6 +2530,9 @@ impl<'a> Verifier<'a> {
             }
             _ => self.read(st, IReg::R0)?,
         };
+        if st.cur().callback {
+            return self.callback_exit(st, r0);
+        }
         if st.frames.len() > 1 {
             if let Val::Ptr(Ptr {
                 kind: PtrKind::Stack { .. },
@@ -2366,6 +2587,212 @@ impl<'a> Verifier<'a> {
         Ok(Step::Done)
     }
 
+    /// The function a `BPF_PSEUDO_FUNC` LD_IMM64 at instruction `i` refers
+    /// to (its first instruction), if `i` is one.
+    fn func_ref(&self, i: usize) -> Option<usize> {
+        match self.cfg.insns[i] {
+            Insn::LdImm64 {
+                value: LdImm64::Func(off),
+                ..
+            } => self
+                .cfg
+                .index_of((self.cfg.pcs[i] as i64 + 1 + off as i64) as usize),
+            _ => None,
+        }
+    }
+
+    fn is_callback_call(&self, i: usize) -> bool {
+        matches!(self.cfg.insns[i], Insn::Call(CallTarget::Helper(id)) if helpers::takes_callback(id as u32))
+    }
+
+    /// `bpf_loop(nr_loops, callback, ctx, flags)` and
+    /// `bpf_for_each_map_elem(map, callback, ctx, flags)`: the arguments
+    /// checked, then two successors, the state after the call and the
+    /// callback entered with its own frame (`bpf_loop`: r1 the index, r2
+    /// `ctx`; `bpf_for_each_map_elem`: r1 the map, r2 the key, r3 the
+    /// value, r4 `ctx`). The callback returns to this call, which may call
+    /// it again: exploration goes round until the callsite's state covers
+    /// what the callback does to it (`visit`).
+    fn callback_call(&mut self, st: &mut State, i: usize, id: u32) -> Res<Step> {
+        let name = helpers::name(id);
+        let arg = |this: &Self, st: &State, k: u8| -> Res<Val> {
+            let r = IReg::new(k).expect("argument registers");
+            match st.cur().regs[r.index()] {
+                Val::NotInit => Err(this.with_regs(
+                    failure(
+                        ErrorKind::UninitRegister,
+                        format!("argument {k} of {name} (r{k}) is not set"),
+                        "helper arguments are passed in r1-r5, which must be written before the call",
+                    ),
+                    st,
+                    &[r],
+                )),
+                _ => this.read(st, r),
+            }
+        };
+        let wrong = |this: &Self, st: &State, k: u8, what: &str, v: &Val| {
+            let r = IReg::new(k).expect("argument registers");
+            this.with_regs(
+                failure(
+                    ErrorKind::HelperArgument,
+                    format!("argument {k} of {name} (r{k}) must be {what}, but it is {}", this.show(v)),
+                    if id == helpers::LOOP {
+                        "bpf_loop takes r1: the number of iterations, r2: a callback function, r3: a pointer to the stack or NULL, r4: flags"
+                    } else {
+                        "bpf_for_each_map_elem takes r1: a map, r2: a callback function, r3: a pointer to the stack or NULL, r4: flags"
+                    },
+                ),
+                st,
+                &[r],
+            )
+        };
+        let r1 = arg(self, st, 1)?;
+        let map = if id == helpers::FOR_EACH_MAP_ELEM {
+            let Val::Ptr(Ptr {
+                kind: PtrKind::Map { map: m },
+                ..
+            }) = r1
+            else {
+                return Err(wrong(self, st, 1, "a map", &r1));
+            };
+            let d = self.map_at(m);
+            if !helpers::FOR_EACH_MAPS.contains(&d.map_type) {
+                let names: Vec<String> = helpers::FOR_EACH_MAPS
+                    .iter()
+                    .map(|&t| map_type::name(t))
+                    .collect();
+                return Err(self.with_regs(
+                    failure(
+                        ErrorKind::HelperArgument,
+                        format!(
+                            "{name} cannot be used with {} map `{}`",
+                            map_type::name(d.map_type),
+                            d.name
+                        ),
+                        format!("{name} works on {} maps", names.join(", ")),
+                    ),
+                    st,
+                    &[IReg::R1],
+                ));
+            }
+            Some(m)
+        } else {
+            None
+        };
+        let r2 = arg(self, st, 2)?;
+        let Val::Ptr(Ptr {
+            kind: PtrKind::Func { insn: entry },
+            ..
+        }) = r2
+        else {
+            return Err(wrong(self, st, 2, "a callback function (`r2 = <function>` LD_IMM64)", &r2)
+                .help("load the callback's address with an LD_IMM64 function reference (in C: pass the function's name)"));
+        };
+        let r3 = arg(self, st, 3)?;
+        match r3 {
+            Val::Scalar { val, .. } if val.is_zero() => {}
+            Val::Ptr(Ptr {
+                kind: PtrKind::Stack { .. },
+                ..
+            }) => {}
+            v => return Err(wrong(self, st, 3, "a pointer to the stack or NULL", &v)),
+        }
+        arg(self, st, 4)?;
+        let entry = entry as usize;
+        if st.frames.iter().any(|f| f.func as usize == entry) {
+            return Err(failure(
+                ErrorKind::CallDepth,
+                format!(
+                    "recursive call of the function at {} (as a callback)",
+                    self.cfg.pcs[entry]
+                ),
+                "bpf-to-bpf calls and callbacks may not recurse",
+            ));
+        }
+        if st.frames.len() >= MAX_FRAMES {
+            return Err(failure(
+                ErrorKind::CallDepth,
+                format!("call stack too deep: {} nested calls", st.frames.len()),
+                "calls and callbacks nest at most 8 frames deep (the program's and 7 calls)",
+            ));
+        }
+        let mut callee = std::mem::replace(
+            st,
+            State {
+                frames: vec![],
+                refs: vec![],
+            },
+        );
+        let mut after = callee.clone();
+        {
+            let cur = after.cur_mut();
+            for r in &mut cur.regs[1..6] {
+                *r = Val::NotInit;
+            }
+            cur.regs[0] = Val::unknown();
+        }
+        let depth = callee.frames.len() as u8;
+        let mut frame = Frame::new(entry as u32, i as u32, depth);
+        frame.callback = true;
+        match map {
+            None => {
+                frame.regs[1] = Val::unknown(); // the iteration's index
+                frame.regs[2] = r3;
+            }
+            Some(m) => {
+                frame.regs[1] = Val::Ptr(Ptr::new(PtrKind::Map { map: m }));
+                frame.regs[2] = Val::Ptr(Ptr::new(PtrKind::MapKey { map: m }));
+                frame.regs[3] = Val::Ptr(Ptr::new(PtrKind::MapValue {
+                    map: m,
+                    maybe_null: false,
+                }));
+                frame.regs[4] = r3;
+            }
+        }
+        callee.frames.push(frame);
+        self.chains
+            .insert(callee.frames.iter().map(|f| f.func).collect());
+        Ok(Step::Callback {
+            after,
+            entry,
+            callee,
+        })
+    }
+
+    /// A callback's `exit`: r0 must be 0 (continue) or 1 (stop), the
+    /// references it acquired released; back to the helper call.
+    fn callback_exit(&mut self, st: &mut State, r0: Val) -> Res<Step> {
+        let ok = matches!(r0, Val::Scalar { val, .. } if val.b64.umax <= 1);
+        if !ok {
+            return Err(self
+                .with_regs(
+                    failure(
+                        ErrorKind::ReturnValue,
+                        format!("a callback returns {}, not 0 or 1", self.show(&r0)),
+                        "a bpf_loop or bpf_for_each_map_elem callback returns 0 (go on) or 1 (stop)",
+                    ),
+                    st,
+                    &[IReg::R0],
+                )
+                .help("end the callback with `return 0;` or `return 1;`"));
+        }
+        let depth = (st.frames.len() - 1) as u8;
+        if let Some(r) = st.refs.iter().find(|r| r.frame >= depth) {
+            return Err(failure(
+                ErrorKind::ReferenceLeak,
+                format!(
+                    "the callback returns holding the reference acquired at {} ({})",
+                    r.pc,
+                    helpers::name(r.helper)
+                ),
+                "a callback releases every reference it acquires before it returns",
+            ));
+        }
+        let callee = st.frames.pop().expect("a callback has a caller");
+        st.cur_mut().cb_returns += 1;
+        Ok(Step::CallbackReturn(callee.callsite as usize))
+    }
+
     /// Checks and applies a helper call; `false` when control does not
     /// continue (never, for now: a failed tail call falls through).
     fn helper_call(&mut self, st: &mut State, id: u32) -> Res<bool> {
@@ -2407,6 +2834,7 @@ impl<'a> Verifier<'a> {
         }
         let mut map: Option<u32> = None;
         let mut release: Option<u32> = None;
+        let key_arg = st.cur().regs[2];
         let mut alloc = 0u32;
         let arg_reg = |k: usize| IReg::new(k as u8 + 1).expect("five arguments");
         for (k, arg) in proto.args.iter().enumerate() {
@@ -2447,6 +2875,23 @@ impl<'a> Verifier<'a> {
             match *arg {
                 Arg::Anything => {}
                 Arg::MapPtr => {
+                    if let Val::Ptr(Ptr {
+                        kind: PtrKind::MapOrNull { .. },
+                        ..
+                    }) = v
+                    {
+                        return Err(self
+                            .with_regs(
+                                failure(
+                                    ErrorKind::MaybeNull,
+                                    format!("argument {} of {name} (r{}) is a map that may be NULL", k + 1, r.num()),
+                                    "a lookup in a map of maps may find no map; check the result against 0 before using it",
+                                ),
+                                st,
+                                &[r],
+                            )
+                            .help(format!("check `if (r{} == 0)` first", r.num())));
+                    }
                     let Val::Ptr(Ptr {
                         kind: PtrKind::Map { map: m },
                         ..
@@ -2454,15 +2899,24 @@ impl<'a> Verifier<'a> {
                     else {
                         return Err(wrong(self, "a map"));
                     };
-                    let d = &self.maps[m as usize];
-                    if !proto.maps.contains(&d.map_type) {
-                        if matches!(d.map_type, map_type::ARRAY_OF_MAPS | map_type::HASH_OF_MAPS) {
+                    let d = self.map_at(m);
+                    let of_maps = matches!(d.map_type, map_type::ARRAY_OF_MAPS | map_type::HASH_OF_MAPS);
+                    if of_maps && id == 1 {
+                        // A lookup in a map of maps gives an inner map.
+                        let nested = d.inner.as_deref().is_none_or(|i| {
+                            matches!(i.map_type, map_type::ARRAY_OF_MAPS | map_type::HASH_OF_MAPS)
+                        });
+                        if nested || m & INNER_MAP != 0 {
                             return Err(failure(
                                 ErrorKind::Unsupported,
-                                format!("maps of maps (`{}`) are not supported by the verifier yet", d.name),
-                                "only maps holding plain values are checked",
+                                format!("maps of maps of maps (`{}`) are not supported by the verifier yet", d.name),
+                                "a map of maps holds maps of plain values",
                             ));
                         }
+                        map = Some(m);
+                        continue;
+                    }
+                    if !proto.maps.contains(&d.map_type) {
                         let names: Vec<String> = proto.maps.iter().map(|&t| map_type::name(t)).collect();
                         return Err(self.with_regs(
                             failure(
@@ -2477,7 +2931,7 @@ impl<'a> Verifier<'a> {
                     map = Some(m);
                 }
                 Arg::MapKey | Arg::MapValue | Arg::MapValueOut => {
-                    let d = &self.maps[map.expect("a map argument comes first") as usize];
+                    let d = self.map_at(map.expect("a map argument comes first"));
                     let (size, write) = match arg {
                         Arg::MapKey => (d.key_size, false),
                         Arg::MapValue => (d.value_size, false),
@@ -2528,6 +2982,16 @@ impl<'a> Verifier<'a> {
         }
         let pc = self.pc as u32;
         if let Some(ref_id) = release {
+            let held = st.refs.iter().find(|r| r.id == ref_id).map(|r| r.frame);
+            if let Some(f) = held {
+                if st.frames[f as usize + 1..].iter().any(|fr| fr.callback) {
+                    return Err(failure(
+                        ErrorKind::ReferenceLeak,
+                        format!("{name} releases, in a callback, a reference acquired outside it"),
+                        "a callback may run any number of times: it releases only the references it acquires",
+                    ));
+                }
+            }
             st.refs.retain(|r| r.id != ref_id);
             st.for_each_reg(|v| {
                 if let Val::Ptr(p) = v {
@@ -2548,6 +3012,13 @@ impl<'a> Verifier<'a> {
                     }
                 }
             });
+        }
+        if id == 12 && st.frames.iter().any(|f| f.callback) {
+            return Err(failure(
+                ErrorKind::Helper,
+                "bpf_tail_call in a callback",
+                "a tail call replaces the program, which a callback cannot do from inside the helper calling it",
+            ));
         }
         if id == 12 {
             // bpf_tail_call: on success the program is replaced, on failure
@@ -2570,12 +3041,40 @@ impl<'a> Verifier<'a> {
         let r0 = match proto.ret {
             Ret::Integer => Val::unknown(),
             Ret::Void => Val::NotInit,
-            Ret::MapValueOrNull => {
-                let mut p = Ptr::new(PtrKind::MapValue {
-                    map: map.expect("lookups take a map"),
-                    maybe_null: true,
+            Ret::MapValueOrNull
+                if matches!(
+                    self.map_at(map.expect("lookups take a map")).map_type,
+                    map_type::ARRAY_OF_MAPS | map_type::HASH_OF_MAPS
+                ) =>
+            {
+                let mut p = Ptr::new(PtrKind::MapOrNull {
+                    map: map.expect("lookups take a map") | INNER_MAP,
                 });
                 p.id = self.fresh_id();
+                Val::Ptr(p)
+            }
+            Ret::MapValueOrNull => {
+                let m = map.expect("lookups take a map");
+                let d = self.map_at(m);
+                // As Linux (6.14): an array lookup with a constant key
+                // below max_entries cannot fail.
+                // Inner maps of one map of maps have the template's size
+                // only for arrays without BPF_F_INNER_MAP (the check Linux
+                // and the runtime make when a map is put in).
+                let sized = m & INNER_MAP == 0
+                    || (d.map_type == map_type::ARRAY && d.flags & BPF_F_INNER_MAP == 0);
+                let never_null = id == 1
+                    && sized
+                    && matches!(d.map_type, map_type::ARRAY | map_type::PERCPU_ARRAY)
+                    && const_stack_key(st, key_arg, d.key_size)
+                        .is_some_and(|k| k < d.max_entries as u64);
+                let mut p = Ptr::new(PtrKind::MapValue {
+                    map: m,
+                    maybe_null: !never_null,
+                });
+                if !never_null {
+                    p.id = self.fresh_id();
+                }
                 Val::Ptr(p)
             }
             Ret::RingbufRecordOrNull => {
@@ -2589,6 +3088,7 @@ impl<'a> Verifier<'a> {
                     id: p.id,
                     pc,
                     helper: id,
+                    frame: (st.frames.len() - 1) as u8,
                 });
                 Val::Ptr(p)
             }
@@ -2762,6 +3262,11 @@ impl<'a> Verifier<'a> {
             PtrKind::Packet | PtrKind::PacketMeta => self.packet_check(st, r, &p, 0, hi),
             PtrKind::MapValue { map, maybe_null: false } => self.map_value_check(st, r, &p, map, 0, hi, access),
             PtrKind::Mem { size, maybe_null: false } => self.region_check(st, r, &p, 0, hi, size as u64, "ring buffer record", access),
+            PtrKind::MapKey { map } if !write => {
+                let d = self.map_at(map);
+                let what = format!("key of map {}", self.map_name(map));
+                self.region_check(st, r, &p, 0, hi, d.key_size as u64, &what, access)
+            }
             PtrKind::MapValue { maybe_null: true, .. } | PtrKind::Mem { maybe_null: true, .. } => Err(self
                 .with_regs(
                     failure(
@@ -2838,6 +3343,34 @@ impl<'a> Verifier<'a> {
     }
 }
 
+/// The key a map key argument points to, when it is a constant Linux can
+/// see (`get_constant_map_key`): `key_size` bytes at a constant stack
+/// offset, either all written with zeroes, or exactly a spilled constant
+/// scalar of `key_size` bytes.
+fn const_stack_key(st: &State, key: Val, key_size: u32) -> Option<u64> {
+    let Val::Ptr(p) = key else { return None };
+    let PtrKind::Stack { frame } = p.kind else {
+        return None;
+    };
+    let off = p.off as i64 + p.var.const_value()? as i64;
+    if !(1..=8).contains(&key_size) || off >= 0 || off < -(STACK_SIZE as i64) {
+        return None;
+    }
+    let (s, b) = slot_byte(off);
+    let n = key_size as usize;
+    if b + n > 8 {
+        return None;
+    }
+    let slot = st.frames.get(frame as usize)?.slot(s);
+    if slot.marks[b..b + n].iter().all(|m| *m == Mark::Zero) {
+        return Some(0);
+    }
+    match slot.spill {
+        Val::Scalar { val, .. } if b == 0 && slot.spill_size() == n => val.const_value(),
+        _ => None,
+    }
+}
+
 /// The slot and byte of stack address `a` (negative, from the frame pointer).
 fn slot_byte(a: i64) -> (usize, usize) {
     let s = ((-a - 1) / 8) as usize;
@@ -2854,7 +3387,9 @@ fn same_region(a: &Ptr, b: &Ptr) -> bool {
         (MapValue { map: x, .. }, MapValue { map: y, .. }) => x == y,
         (Mem { .. }, Mem { .. }) => a.ref_id == b.ref_id,
         (Ctx, Ctx) => true,
-        (Map { map: x }, Map { map: y }) => x == y,
+        (Map { map: x } | MapOrNull { map: x }, Map { map: y } | MapOrNull { map: y }) => x == y,
+        (MapKey { map: x }, MapKey { map: y }) => x == y,
+        (Func { .. }, Func { .. }) => true,
         _ => false,
     }
 }

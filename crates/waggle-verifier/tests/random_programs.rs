@@ -353,7 +353,8 @@ fn accepted_programs_run_safely() {
         if slots.iter().any(|s| s.opcode == 0x18 && s.src != 0) {
             continue;
         }
-        let mut mem = [0u8; 64];
+        // Kprobe programs read `struct pt_regs` (168 bytes on x86-64).
+        let mut mem = [0u8; 168];
         let result = program.run_checked(
             Input::memory(&mut mem),
             &RunOptions {

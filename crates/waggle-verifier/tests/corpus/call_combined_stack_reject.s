@@ -1,5 +1,5 @@
 # expect: reject combined stack of 3 nested calls is 768 bytes
-# type: raw
+# type: xdp
 stdw [%r10-256], 0
 call local f
 mov %r0, 0

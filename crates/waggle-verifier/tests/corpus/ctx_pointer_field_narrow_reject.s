@@ -1,4 +1,4 @@
 # expect: reject must be loaded whole
-# type: xdp
-ldxb %r0, [%r1+0]
+# type: tc
+ldxb %r0, [%r1+76]
 exit

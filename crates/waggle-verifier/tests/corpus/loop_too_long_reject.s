@@ -4,6 +4,6 @@
 mov %r1, 0
 loop:
 add %r1, 1
-jlt %r1, 100000, loop
+jlt %r1, 100000000, loop
 mov %r0, 0
 exit

@@ -1,6 +1,6 @@
 # expect: reject may be NULL
 # type: xdp
-# maps: counts:array:4:8:4
+# maps: counts:hash:4:8:4
 stw [%r10-4], 0
 mov %r2, %r10
 add %r2, -4

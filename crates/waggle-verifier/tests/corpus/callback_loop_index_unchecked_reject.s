@@ -1,0 +1,24 @@
+# expect: reject outside the frame
+# type: raw
+# The index is not checked against the array's 4 elements: element 7
+# would be past the caller's frame.
+stdw [%r10-8], 0
+stdw [%r10-16], 0
+stdw [%r10-24], 0
+stdw [%r10-32], 0
+mov %r1, 4
+lddw %r2, func cb
+mov %r3, %r10
+add %r3, -32
+mov %r4, 0
+call 181
+ldxdw %r0, [%r10-32]
+exit
+cb:
+mov %r3, %r1
+and %r3, 7
+lsh %r3, 3
+add %r2, %r3
+stdw [%r2+0], 1
+mov %r0, 0
+exit

@@ -1,0 +1,18 @@
+# expect: reject
+# type: raw
+# maps: events:ringbuf:0:0:4096
+# A record reserved in the callback must be released there.
+mov %r1, 3
+lddw %r2, func cb
+mov %r3, 0
+mov %r4, 0
+call 181
+mov %r0, 0
+exit
+cb:
+lddw %r1, map_idx 0
+mov %r2, 8
+mov %r3, 0
+call 131
+mov %r0, 0
+exit

@@ -1,0 +1,13 @@
+# expect: reject not 0 or 1
+# type: raw
+# The index may be anything: not a valid return value.
+mov %r1, 4
+lddw %r2, func cb
+mov %r3, 0
+mov %r4, 0
+call 181
+mov %r0, 0
+exit
+cb:
+mov %r0, %r1
+exit

@@ -1,0 +1,4 @@
+# expect: reject not aligned
+# type: raw
+ldxw %r0, [%r1+6]
+exit

@@ -1,0 +1,19 @@
+# expect: accept
+# type: xdp
+# maps: outer:array_of_maps:4:4:8
+# Every inner array has the template's size (no BPF_F_INNER_MAP), so a
+# lookup with a constant key below it cannot fail, as in the outer array.
+stw [%r10-4], 0
+mov %r2, %r10
+add %r2, -4
+lddw %r1, map_idx 0
+call 1
+jeq %r0, 0, out
+mov %r1, %r0
+mov %r2, %r10
+add %r2, -4
+call 1
+ldxw %r1, [%r0+0]
+out:
+mov %r0, 2
+exit

@@ -1,8 +1,0 @@
-# expect: reject function references
-# type: raw
-lddw %r2, func cb
-mov %r0, 0
-exit
-cb:
-mov %r0, 0
-exit
