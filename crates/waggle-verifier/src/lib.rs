@@ -6,6 +6,12 @@
 //! first, forking at conditional jumps, and stops a path when it exits, when
 //! an already explored state covers it (pruning), or when it breaks a rule.
 //!
+//! [`verify_with_facts`] does the same and also returns [`Facts`]: per
+//! instruction, the registers it reads that hold known constants or
+//! zero-extended 32-bit values on every execution, the region its memory
+//! access is proven to stay inside, and which instructions no path reaches
+//! — what a JIT needs to emit no checks.
+//!
 //! # What is checked
 //!
 //! - Registers: every read is of an initialised register; `r10` is never
@@ -83,6 +89,7 @@
 #![allow(clippy::result_large_err)]
 
 mod error;
+mod facts;
 mod helpers;
 mod liveness;
 mod scalar;
@@ -91,4 +98,5 @@ mod tnum;
 mod verifier;
 
 pub use error::{ErrorKind, PathEvent, PathStep, RegisterNote, SourceLocation, VerifyError};
-pub use verifier::{verify, VerifyOptions, VerifyStats};
+pub use facts::{AccessFact, Facts, InsnFacts, RegFact, Region};
+pub use verifier::{verify, verify_with_facts, VerifyOptions, VerifyStats};

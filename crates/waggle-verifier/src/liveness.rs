@@ -68,6 +68,27 @@ fn use_def(insn: &Insn) -> (u16, u16) {
     }
 }
 
+/// The registers an instruction reads, `r10` included (bit 10).
+pub(crate) fn reads(insn: &Insn) -> u16 {
+    let r10 = |r: waggle_isa::Reg| if r.index() == 10 { 1u16 << 10 } else { 0 };
+    let src10 = |s: Source| match s {
+        Source::Reg(r) => r10(r),
+        Source::Imm(_) => 0,
+    };
+    let frame_pointer = match *insn {
+        Insn::Alu { dst, src, .. } | Insn::Jump { dst, src, .. } | Insn::Store { dst, src, .. } => {
+            r10(dst) | src10(src)
+        }
+        Insn::Neg { dst, .. } | Insn::Endian { dst, .. } => r10(dst),
+        Insn::Load { src, .. } | Insn::LdInd { src, .. } => r10(src),
+        Insn::Atomic { dst, src, .. } => r10(dst) | r10(src),
+        _ => 0,
+    };
+    // (`r10` as an ALU destination is rejected, so counting it as read
+    // there, moves included, changes nothing for accepted programs.)
+    use_def(insn).0 | frame_pointer
+}
+
 /// The registers live before each instruction.
 pub fn live_in(cfg: &Cfg) -> Vec<u16> {
     let n = cfg.len();

@@ -4,11 +4,13 @@
 //! the stack, a misaligned atomic, or a run that does not end: a soundness
 //! check of the verifier against the interpreter on thousands of programs.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use waggle_isa::{decode_slots, Insn, RawInsn};
 use waggle_object::{MapDef, ProgramDef, ProgramType};
-use waggle_verifier::{verify, ErrorKind, VerifyOptions};
+use waggle_verifier::{verify, verify_with_facts, ErrorKind, VerifyOptions};
 use waggle_vm::{
     HelperContext, HelperRegistry, HelperResult, Input, Program, RunError, RunOptions,
 };
@@ -391,5 +393,68 @@ fn accepted_programs_run_safely() {
     assert!(
         accepted > 800 && ran > 500,
         "too few programs accepted: {accepted}, run: {ran}"
+    );
+}
+
+/// The constant and zext32 facts of accepted structured programs hold on
+/// concrete runs (registers observed at each slot's first arrival; see
+/// `common/trace.rs`), on a few random contexts each.
+#[test]
+fn facts_hold_on_random_programs() {
+    let maps = maps();
+    let opts = VerifyOptions { max_insns: 4_000 };
+    let registry = common::trace::tracing_registry(&registry());
+    let mut rng = Rng(0xfac7_5000_0000_0002);
+    let (mut accepted, mut traced) = (0, 0);
+    let mut tally = common::trace::Tally::default();
+    for _ in 0..8_000 {
+        let slots = structured(&mut rng);
+        if decode_slots(&slots).is_err() {
+            continue;
+        }
+        let Ok((_, facts)) =
+            verify_with_facts(&prog(slots.clone(), ProgramType::Kprobe), &maps, &opts)
+        else {
+            continue;
+        };
+        accepted += 1;
+        if slots.iter().any(|s| s.opcode == 0x18 && s.src != 0) {
+            continue;
+        }
+        let contexts: Vec<[u8; 168]> = (0..3)
+            .map(|_| std::array::from_fn(|_| rng.next() as u8))
+            .collect();
+        let mut run = |program: &Program, k: usize| {
+            common::trace::run_on(program, &mut contexts[k].clone());
+        };
+        match common::trace::check_facts(
+            "random",
+            &slots,
+            &facts,
+            &registry,
+            contexts.len(),
+            &mut run,
+        ) {
+            Ok(t) => tally += t,
+            Err(e) => {
+                let text: Vec<String> = decode_slots(&slots)
+                    .unwrap()
+                    .iter()
+                    .map(|(pc, i)| {
+                        format!(
+                            "{pc:3}: {}",
+                            waggle_isa::format_insn(i, waggle_isa::Syntax::Llvm)
+                        )
+                    })
+                    .collect();
+                panic!("{e}\n{}", text.join("\n"));
+            }
+        }
+        traced += 1;
+    }
+    println!("random facts: {accepted} accepted, {traced} traced, {tally:?}");
+    assert!(
+        traced > 400 && tally.constants > 5_000 && tally.zext32 > 5_000,
+        "{traced} {tally:?}"
     );
 }

@@ -22,6 +22,8 @@
 
 #![allow(dead_code)]
 
+pub mod trace;
+
 use std::path::Path;
 use waggle_isa::{assemble, encode_program, RawInsn, Syntax};
 use waggle_object::{MapDef, ProgramDef, ProgramType};
