@@ -3,8 +3,9 @@
 use crate::failure::Failure;
 use serde::Serialize;
 use std::path::PathBuf;
+use waggle_isa::{decode_slots, format_insn, Syntax};
 use waggle_object::Object;
-use waggle_verifier::{verify, VerifyOptions};
+use waggle_verifier::{verify, verify_with_facts, Facts, VerifyOptions};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -19,6 +20,12 @@ pub struct Args {
     /// Give up after this many processed instructions (Linux's limit is 1,000,000).
     #[arg(long, default_value_t = 1_000_000)]
     max_insns: u64,
+    /// 0: verdicts; 1: also each verified program's listing annotated with
+    /// what the proof established (the region every access stays in,
+    /// unreachable code); 2: also the constant and zero-extended registers
+    /// each instruction reads.
+    #[arg(long, default_value_t = 0)]
+    log_level: u8,
 }
 
 #[derive(Serialize)]
@@ -57,18 +64,24 @@ pub fn main(args: Args) -> Result<(), Failure> {
     }
     let mut verdicts = Vec::new();
     let mut rendered = Vec::new();
+    let mut listings = Vec::new();
     for p in programs {
-        match verify(p, &obj.maps, &opts) {
-            Ok(stats) => verdicts.push(Verdict {
-                program: p.name.clone(),
-                section: p.section.clone(),
-                verified: true,
-                insns_processed: Some(stats.insns_processed),
-                peak_states: Some(stats.peak_states),
-                total_states: Some(stats.total_states),
-                micros: Some(stats.duration.as_micros()),
-                error: None,
-            }),
+        match verify_with_facts(p, &obj.maps, &opts) {
+            Ok((stats, facts)) => {
+                if args.log_level > 0 {
+                    listings.push(listing(p, &facts, args.log_level));
+                }
+                verdicts.push(Verdict {
+                    program: p.name.clone(),
+                    section: p.section.clone(),
+                    verified: true,
+                    insns_processed: Some(stats.insns_processed),
+                    peak_states: Some(stats.peak_states),
+                    total_states: Some(stats.total_states),
+                    micros: Some(stats.duration.as_micros()),
+                    error: None,
+                })
+            }
             Err(e) => {
                 rendered.push((p.name.clone(), e.render()));
                 verdicts.push(Verdict {
@@ -104,6 +117,9 @@ pub fn main(args: Args) -> Result<(), Failure> {
                 println!("{} ({}): rejected", v.program, v.section);
             }
         }
+        for text in &listings {
+            println!("\n{text}");
+        }
         for (name, text) in &rendered {
             eprintln!("\nprogram `{name}`:\n{text}");
         }
@@ -118,9 +134,54 @@ pub fn main(args: Args) -> Result<(), Failure> {
     Ok(())
 }
 
+/// A verified program's instructions with what the proof established.
+fn listing(p: &waggle_object::ProgramDef, facts: &Facts, level: u8) -> String {
+    use std::fmt::Write;
+    let mut out = format!("{} ({}):\n", p.name, p.section);
+    let Ok(decoded) = decode_slots(&p.insns) else {
+        return out;
+    };
+    for (pc, insn) in decoded {
+        let mut notes = Vec::new();
+        if !facts.is_reachable(pc) {
+            notes.push("unreachable".to_string());
+        }
+        if let Some(a) = facts.access(pc) {
+            notes.push(format!("{:?}", a.region).to_lowercase());
+        }
+        if level >= 2 {
+            for (reg, f) in facts.reads(pc) {
+                match (f.constant, f.zext32) {
+                    (Some(c), _) => notes.push(format!("r{reg} = {c:#x}")),
+                    (None, true) => notes.push(format!("r{reg} zext32")),
+                    _ => {}
+                }
+            }
+        }
+        let text = format_insn(&insn, Syntax::Llvm);
+        let _ = if notes.is_empty() {
+            writeln!(out, "{pc:>5}: {text}")
+        } else {
+            writeln!(out, "{pc:>5}: {text:<40} ; {}", notes.join(", "))
+        };
+    }
+    out
+}
+
 /// Verifies `name` of the object at `path` before it runs; the error holds
 /// the rendered diagnostic.
 pub fn check_before_run(path: &std::path::Path, name: &str) -> Result<(), Failure> {
+    match rejection(path, name)? {
+        None => Ok(()),
+        Some(text) => Err(Failure::Program(format!(
+            "the verifier rejected `{name}` (run with --no-verify to run it in checked mode anyway):\n{text}"
+        ))),
+    }
+}
+
+/// Verifies `name` of the object at `path`: `None` when the verifier
+/// accepts it, else the rendered diagnostic.
+pub fn rejection(path: &std::path::Path, name: &str) -> Result<Option<String>, Failure> {
     let data = std::fs::read(path)
         .map_err(|e| Failure::BadInput(format!("cannot read {}: {e}", path.display())))?;
     let obj = Object::parse(&path.display().to_string(), &data).map_err(Failure::bad_input)?;
@@ -129,10 +190,7 @@ pub fn check_before_run(path: &std::path::Path, name: &str) -> Result<(), Failur
         .iter()
         .find(|p| p.name == name)
         .ok_or_else(|| Failure::BadInput(format!("no program `{name}`")))?;
-    verify(prog, &obj.maps, &VerifyOptions::default()).map(|_| ()).map_err(|e| {
-        Failure::Program(format!(
-            "the verifier rejected `{name}` (run with --no-verify to run it in checked mode anyway):\n{}",
-            e.render()
-        ))
-    })
+    Ok(verify(prog, &obj.maps, &VerifyOptions::default())
+        .err()
+        .map(|e| e.render()))
 }

@@ -76,3 +76,24 @@ fn run_refuses_unverified_programs_unless_told_not_to_verify() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("XDP_DROP"));
 }
+
+#[test]
+fn log_level_annotates_the_listing_with_what_was_proven() {
+    let out = waggle(&[
+        "verify",
+        "examples/c/xdp_drop_icmp.bpf.o",
+        "--log-level",
+        "2",
+    ]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("w2 = *(u32 *)(r1 + 0x4)                  ; ctx"),
+        "{text}"
+    );
+    assert!(
+        text.contains("w4 = *(u8 *)(r1 + 0xc)                   ; packet"),
+        "{text}"
+    );
+    assert!(text.contains("; r3 zext32"), "{text}");
+}
