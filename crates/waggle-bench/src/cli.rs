@@ -13,7 +13,8 @@ const USAGE: &str = "\
 usage: cargo bench -p waggle-bench --bench interp -- [OPTIONS] [FILTER...]
 
 Runs the benchmark programs whose name contains any FILTER (all without one)
-on Waggle's interpreter and rbpf's, and prints ns per run and rbpf/Waggle.
+on Waggle's JIT and interpreter and on rbpf's interpreter, and prints ns per
+run and rbpf/Waggle.
 
 options:
   --json         print the report as JSON

@@ -4,8 +4,9 @@
 //! their time per run:
 //!
 //! - [`registry`]: the programs, their inputs and expected results.
-//! - [`backend`]: the runtimes (Waggle's interpreter in both modes, rbpf's
-//!   interpreter), each preparing a program once and running it many times.
+//! - [`backend`]: the runtimes (Waggle's JIT, Waggle's interpreter in both
+//!   modes, rbpf's interpreter), each preparing a program once and running
+//!   it many times.
 //! - [`measure`]: warm-up, then timed batches; the median batch gives the
 //!   time per run.
 //! - [`suite`]: checks that every runtime returns the expected `r0` before

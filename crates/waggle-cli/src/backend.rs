@@ -1,5 +1,7 @@
 //! Backends of `waggle run`, and the differential mode that runs the same
-//! input through each and reports any difference.
+//! input through each and reports any difference: Waggle's checked
+//! interpreter, Waggle's JIT (for programs the verifier accepted) and the
+//! Linux kernel.
 //!
 //! Every backend produces the same [`Observation`] of a run: return value,
 //! output packet, and, at the end, map contents and ring buffer records, so
@@ -9,13 +11,15 @@ use crate::failure::Failure;
 use std::collections::BTreeMap;
 use waggle_kernel::{KernelObject, TestRun};
 use waggle_maps::{MapType, RingBuf};
-use waggle_runtime::{LoadedObject, RunConfig};
+use waggle_runtime::{Engine as RuntimeEngine, LoadedObject, RunConfig};
 
 /// Which engine runs the program.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Backend {
-    /// Waggle's interpreter.
+    /// Waggle's interpreter, checked.
     Interp,
+    /// Waggle's JIT (the program must pass the verifier).
+    Jit,
     /// The Linux kernel, through BPF_PROG_TEST_RUN (root or CAP_BPF).
     Kernel,
     /// Every available backend, compared.
@@ -67,14 +71,17 @@ fn fold_percpu(value: &[u8], value_size: usize) -> Vec<u8> {
 
 /// One backend, loaded and ready.
 pub enum Engine {
-    Interp(Box<LoadedObject>),
+    /// Waggle's runtime, with one of its engines (the checked interpreter,
+    /// or the JIT for a verified program): each backend has its own copy
+    /// of the object, so maps do not mix.
+    Waggle(Box<LoadedObject>, RuntimeEngine),
     Kernel(Box<KernelObject>),
 }
 
 impl Engine {
     pub fn name(&self) -> &'static str {
         match self {
-            Engine::Interp(_) => "interp",
+            Engine::Waggle(_, engine) => engine.name(),
             Engine::Kernel(_) => "kernel",
         }
     }
@@ -82,12 +89,13 @@ impl Engine {
     /// Runs `prog` (by name) on one packet.
     pub fn run(&self, prog: &str, packet: &[u8], cfg: &RunConfig) -> Result<Observation, Failure> {
         match self {
-            Engine::Interp(obj) => {
+            Engine::Waggle(obj, engine) => {
                 let p = obj
                     .program(prog)
                     .ok_or_else(|| Failure::BadInput(format!("no program `{prog}`")))?;
-                let r = obj
-                    .run_packet(p, packet, cfg)
+                // SAFETY: `engines` gives the JIT only for a program the
+                // verifier accepted; the interpreter is checked.
+                let r = unsafe { obj.run_packet_with(p, packet, cfg, *engine) }
                     .map_err(|e| Failure::Program(e.to_string()))?;
                 Ok(Observation {
                     retval: r.retval,
@@ -125,7 +133,7 @@ impl Engine {
             let spec = map.spec();
             if spec.map_type == MapType::RingBuf {
                 events.extend(match self {
-                    Engine::Interp(obj) => obj
+                    Engine::Waggle(obj, _) => obj
                         .map(name)
                         .and_then(|m| m.as_any().downcast_ref::<RingBuf>().map(|r| r.drain()))
                         .unwrap_or_default(),
@@ -139,7 +147,7 @@ impl Engine {
                 continue;
             }
             let entries: Vec<(Vec<u8>, Vec<u8>)> = match self {
-                Engine::Interp(obj) => {
+                Engine::Waggle(obj, _) => {
                     let m = obj.map(name).expect("same object");
                     let mut out = Vec::new();
                     let mut key: Option<Vec<u8>> = None;
@@ -175,20 +183,30 @@ impl Engine {
     }
 }
 
-/// Loads the object into each backend `backend` selects; for `All`, the
-/// kernel joins only where it is available (the reason is returned when not).
+/// Loads the object into each backend `backend` selects. `verified` is
+/// whether the verifier accepted the program to run (`Err`: why it did
+/// not, or why it was not asked): the JIT needs it. For `All`, the JIT and
+/// the kernel join only where they can (the reasons are returned when not).
 pub fn engines(
     file: &std::path::Path,
     backend: Backend,
+    verified: Result<(), String>,
 ) -> Result<(Vec<Engine>, Option<String>), Failure> {
     let data = std::fs::read(file)
         .map_err(|e| Failure::BadInput(format!("cannot read {}: {e}", file.display())))?;
     let name = file.display().to_string();
-    let interp = || -> Result<Engine, Failure> {
+    let waggle = |engine: RuntimeEngine| -> Result<Engine, Failure> {
         let obj = waggle_runtime::Object::parse(&name, &data).map_err(Failure::bad_input)?;
         let loaded = LoadedObject::load(obj, &waggle_runtime::LoadOptions::default())
             .map_err(Failure::bad_input)?;
-        Ok(Engine::Interp(Box::new(loaded)))
+        Ok(Engine::Waggle(Box::new(loaded), engine))
+    };
+    let interp = || waggle(RuntimeEngine::Interp);
+    let jit = || -> Result<Engine, Failure> {
+        verified.clone().map_err(|why| {
+            Failure::BadInput(format!("the JIT runs verified programs only: {why}"))
+        })?;
+        waggle(RuntimeEngine::Jit)
     };
     let kernel = || -> Result<Engine, Failure> {
         waggle_kernel::availability()
@@ -198,15 +216,20 @@ pub fn engines(
     };
     match backend {
         Backend::Interp => Ok((vec![interp()?], None)),
+        Backend::Jit => Ok((vec![jit()?], None)),
         Backend::Kernel => Ok((vec![kernel()?], None)),
         Backend::All => {
             let mut out = vec![interp()?];
-            let mut skipped = None;
+            let mut skipped = Vec::new();
+            match &verified {
+                Ok(()) => out.push(jit()?),
+                Err(why) => skipped.push(format!("jit: {why}")),
+            }
             match waggle_kernel::availability() {
                 Ok(()) => out.push(kernel()?),
-                Err(why) => skipped = Some(format!("kernel: {why}")),
+                Err(why) => skipped.push(format!("kernel: {why}")),
             }
-            Ok((out, skipped))
+            Ok((out, (!skipped.is_empty()).then(|| skipped.join("; "))))
         }
     }
 }

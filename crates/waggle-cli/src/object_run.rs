@@ -1,4 +1,10 @@
 //! `waggle run` on an ELF object: Waggle's `BPF_PROG_TEST_RUN`.
+//!
+//! The program is verified first and then runs on the JIT; with
+//! `--no-verify` (or `--interp`) it runs in the interpreter's checked mode,
+//! which needs no verifier. Programs that call `bpf_tail_call` run in the
+//! checked interpreter either way (the JIT has no tail calls yet), and the
+//! report names the engine that ran.
 
 use crate::failure::Failure;
 use crate::maps_dump::{dump_maps, MapDump};
@@ -8,7 +14,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use waggle_maps::{PerfEventArray, RingBuf};
-use waggle_runtime::{LoadOptions, LoadedObject, LoadedProgram, ProgramType, RunConfig, RunResult};
+use waggle_runtime::{
+    Engine, LoadOptions, LoadedObject, LoadedProgram, ProgramType, RunConfig, RunResult,
+};
 
 /// What to run and on what.
 pub struct ObjectRun<'a> {
@@ -23,7 +31,10 @@ pub struct ObjectRun<'a> {
     pub budget: Option<u64>,
     pub dump_maps: bool,
     pub json: bool,
-    pub backend: crate::backend::Backend,
+    /// `None`: the JIT if verified, else the checked interpreter.
+    pub backend: Option<crate::backend::Backend>,
+    /// `--interp`: the checked interpreter even for a verified program.
+    pub interp: bool,
     /// Verify the program before running it.
     pub verify: bool,
 }
@@ -111,7 +122,12 @@ struct SingleReport<'a> {
     prog_type: &'static str,
     retval: u64,
     verdict: Option<&'static str>,
-    instructions: u64,
+    /// The engine that ran the program: `jit`, or `interp` (checked).
+    engine: &'static str,
+    /// How long the JIT took to compile the program (`null` off the JIT).
+    jit_compile_us: Option<u128>,
+    /// Instructions executed (`null` on the JIT, which does not count them).
+    instructions: Option<u64>,
     runs: u64,
     mean_ns: u128,
     packet_out: Option<String>,
@@ -127,6 +143,8 @@ struct PcapReport<'a> {
     program: &'a str,
     section: &'a str,
     prog_type: &'static str,
+    engine: &'static str,
+    jit_compile_us: Option<u128>,
     packets: u64,
     verdicts: BTreeMap<String, u64>,
     written: u64,
@@ -171,8 +189,46 @@ fn read(path: &Path) -> Result<Vec<u8>, Failure> {
         .map_err(|e| Failure::BadInput(format!("cannot read {}: {e}", path.display())))
 }
 
+/// The engine a single-backend run asks for, once verification is settled.
+fn engine_for(run: &ObjectRun<'_>, verified: bool) -> Result<Engine, Failure> {
+    use crate::backend::Backend;
+    match run.backend {
+        Some(Backend::Jit) if !verified => Err(Failure::BadInput(
+            "--backend jit runs verified programs only; drop --no-verify".into(),
+        )),
+        Some(Backend::Jit) => Ok(Engine::Jit),
+        Some(Backend::Interp) => Ok(Engine::Interp),
+        _ if run.interp || !verified => Ok(Engine::Interp),
+        _ => Ok(Engine::Jit),
+    }
+}
+
+/// `jit_compile_us` of a report: the compile time when the JIT ran.
+fn compile_us(prog: &LoadedProgram, engine: Engine) -> Option<u128> {
+    (engine == Engine::Jit)
+        .then(|| prog.jit_compile_time())
+        .flatten()
+        .map(|d| d.as_micros())
+}
+
+/// The engine line of the text report.
+fn engine_line(prog: &LoadedProgram, asked: Engine, ran: Engine) -> String {
+    match ran {
+        Engine::Jit => match prog.jit_compile_time() {
+            Some(d) => format!("engine: jit (compiled in {} µs)", d.as_micros()),
+            None => "engine: jit".to_string(),
+        },
+        _ if asked == Engine::Jit => {
+            "engine: interp (checked; the program makes tail calls, which the JIT does not run yet)"
+                .to_string()
+        }
+        other => format!("engine: {other} (checked)"),
+    }
+}
+
 pub fn main(run: ObjectRun<'_>) -> Result<(), Failure> {
-    if run.backend != crate::backend::Backend::Interp {
+    use crate::backend::Backend;
+    if matches!(run.backend, Some(Backend::Kernel | Backend::All)) {
         return run_backends(&run);
     }
     let obj =
@@ -181,12 +237,13 @@ pub fn main(run: ObjectRun<'_>) -> Result<(), Failure> {
     if run.verify {
         crate::verify::check_before_run(run.file, &prog.name)?;
     }
+    let engine = engine_for(&run, run.verify)?;
     let cfg = RunConfig {
         budget: run.budget,
         ..RunConfig::default()
     };
     if let Some(pcap) = run.pcap {
-        return run_pcap(&obj, prog, pcap, run.pcap_out, &cfg, &run);
+        return run_pcap(&obj, prog, pcap, run.pcap_out, &cfg, &run, engine);
     }
     if run.pcap_out.is_some() {
         return Err(Failure::BadInput("--pcap-out needs --pcap".into()));
@@ -198,13 +255,15 @@ pub fn main(run: ObjectRun<'_>) -> Result<(), Failure> {
     let mut last: Option<RunResult> = None;
     let mut trace = Vec::new();
     for _ in 0..repeat {
+        // SAFETY (each run): `engine` is the checked interpreter, or the JIT
+        // for a program the verifier accepted above.
         let result = match (&data, &ctx) {
-            (Some(data), _) => obj.run_packet(prog, data, &cfg),
+            (Some(data), _) => unsafe { obj.run_packet_with(prog, data, &cfg, engine) },
             // Each run gets the context as the file holds it.
-            (None, Some(ctx)) => obj.run_raw(prog, &mut ctx.clone(), &cfg),
-            (None, None) if prog.ctx == waggle_runtime::context::CtxKind::Raw => {
-                obj.run_raw(prog, &mut [], &cfg)
-            }
+            (None, Some(ctx)) => unsafe { obj.run_raw_with(prog, &mut ctx.clone(), &cfg, engine) },
+            (None, None) if prog.ctx == waggle_runtime::context::CtxKind::Raw => unsafe {
+                obj.run_raw_with(prog, &mut [], &cfg, engine)
+            },
             (None, None) => {
                 return Err(Failure::BadInput(format!(
                 "program `{}` is a {} program: give it a packet with --data FILE or --pcap FILE",
@@ -224,7 +283,9 @@ pub fn main(run: ObjectRun<'_>) -> Result<(), Failure> {
         prog_type: prog.prog_type.name(),
         retval: result.retval,
         verdict: verdict_name(prog.prog_type, result.retval),
-        instructions: result.insns,
+        engine: result.engine.name(),
+        jit_compile_us: compile_us(prog, result.engine),
+        instructions: (result.engine != Engine::Jit).then_some(result.insns),
         runs: repeat,
         mean_ns: total.as_nanos() / repeat as u128,
         packet_out: result.packet.as_deref().map(hex),
@@ -244,11 +305,15 @@ pub fn main(run: ObjectRun<'_>) -> Result<(), Failure> {
         "program {} ({}, section {})",
         report.program, report.prog_type, report.section
     );
+    println!("{}", engine_line(prog, engine, result.engine));
     match report.verdict {
         Some(v) => println!("retval: {} ({v})", report.retval),
         None => println!("retval: {} ({:#x})", report.retval, report.retval),
     }
-    println!("instructions: {}", report.instructions);
+    match report.instructions {
+        Some(n) => println!("instructions: {n}"),
+        None => println!("instructions: not counted (the JIT does not count them)"),
+    }
     if repeat > 1 {
         println!("runs: {repeat}, mean time per run: {} ns", report.mean_ns);
     } else {
@@ -295,6 +360,7 @@ fn run_pcap(
     output: Option<&PathBuf>,
     cfg: &RunConfig,
     run: &ObjectRun<'_>,
+    engine: Engine,
 ) -> Result<(), Failure> {
     let file = std::fs::File::open(input)
         .map_err(|e| Failure::BadInput(format!("cannot open {}: {e}", input.display())))?;
@@ -316,6 +382,7 @@ fn run_pcap(
     let mut total = Duration::ZERO;
     let mut trace = Vec::new();
     let repeat = run.repeat.max(1);
+    let mut ran = engine.for_program(prog);
     while let Some(packet) = reader.next_packet() {
         let packet = packet.map_err(|e| {
             Failure::BadInput(format!("{}: packet {}: {e}", input.display(), packets + 1))
@@ -323,9 +390,11 @@ fn run_pcap(
         packets += 1;
         let mut result = None;
         for _ in 0..repeat {
-            let r = obj
-                .run_packet(prog, &packet.data, cfg)
+            // SAFETY: `engine` is the checked interpreter, or the JIT for a
+            // program the verifier accepted.
+            let r = unsafe { obj.run_packet_with(prog, &packet.data, cfg, engine) }
                 .map_err(|e| Failure::Program(format!("packet {packets}: {e}")))?;
+            ran = r.engine;
             total += r.duration;
             runs += 1;
             result = Some(r);
@@ -352,6 +421,8 @@ fn run_pcap(
         program: &prog.name,
         section: &prog.section,
         prog_type: prog.prog_type.name(),
+        engine: ran.name(),
+        jit_compile_us: compile_us(prog, ran),
         packets,
         verdicts,
         written,
@@ -375,6 +446,7 @@ fn run_pcap(
         "program {} ({}, section {})",
         report.program, report.prog_type, report.section
     );
+    println!("{}", engine_line(prog, engine, ran));
     println!("packets: {}", report.packets);
     for (v, n) in &report.verdicts {
         println!("  {v}: {n}");
@@ -407,18 +479,31 @@ struct BackendReport {
 /// backend; with several, every difference in return value, output packet,
 /// map contents or ring buffer records is reported and the exit code is 1.
 fn run_backends(run: &ObjectRun<'_>) -> Result<(), Failure> {
-    use crate::backend::{compare_runs, compare_state, engines};
-    let (engines, skipped) = engines(run.file, run.backend)?;
+    use crate::backend::{compare_runs, compare_state, engines, Backend};
+    let backend = run.backend.unwrap_or(Backend::All);
     // Waggle's view of the object names programs and maps for every backend.
     let defs =
         LoadedObject::from_file(run.file, &LoadOptions::default()).map_err(Failure::bad_input)?;
     let prog = pick(&defs, run.program, run.section)?;
     if prog.ctx == waggle_runtime::context::CtxKind::Raw {
         return Err(Failure::BadInput(format!(
-            "--backend {:?} runs packet programs; `{}` is a {} program",
-            run.backend, prog.name, prog.prog_type
+            "--backend {backend:?} runs packet programs; `{}` is a {} program",
+            prog.name, prog.prog_type
         )));
     }
+    // The JIT backend runs only what the verifier accepted.
+    let verified = if !run.verify {
+        Err("not verified (--no-verify)".to_string())
+    } else {
+        match crate::verify::rejection(run.file, &prog.name)? {
+            None => Ok(()),
+            Some(_) => Err(format!(
+                "the verifier rejected `{}` (`waggle verify` says why)",
+                prog.name
+            )),
+        }
+    };
+    let (engines, skipped) = engines(run.file, backend, verified)?;
     let packets: Vec<Vec<u8>> = match (run.data, run.pcap) {
         (Some(d), _) => vec![read(d)?],
         (None, Some(p)) => {
@@ -567,7 +652,9 @@ fn print_single_backend(
         prog_type: prog.prog_type.name(),
         retval,
         verdict: verdict_name(prog.prog_type, retval),
-        instructions: 0,
+        engine: engine.name(),
+        jit_compile_us: None,
+        instructions: None,
         runs: 1,
         mean_ns: 0,
         packet_out: packet.as_deref().map(hex),

@@ -36,15 +36,22 @@ pub struct Args {
     /// Object files: print every map's contents after the run.
     #[arg(long)]
     dump_maps: bool,
-    /// Object files: run without verifying first (programs always run in the
-    /// interpreter's checked mode, which stops any out-of-bounds access).
+    /// Object files: run without verifying first. The program then runs in
+    /// the interpreter's checked mode, which stops any out-of-bounds access
+    /// (verified programs run on the JIT).
     #[arg(long)]
     no_verify: bool,
-    /// Object files: where to run: Waggle's interpreter, the Linux kernel
-    /// (BPF_PROG_TEST_RUN; needs root or CAP_BPF), or all available backends,
-    /// reporting any difference (exit code 1 when they differ).
-    #[arg(long, value_enum, default_value_t = crate::backend::Backend::Interp)]
-    backend: crate::backend::Backend,
+    /// Object files: run the verified program in the interpreter's checked
+    /// mode rather than on the JIT.
+    #[arg(long, conflicts_with = "backend")]
+    interp: bool,
+    /// Object files: where to run: Waggle's interpreter (checked), Waggle's
+    /// JIT (verified programs), the Linux kernel (BPF_PROG_TEST_RUN; needs
+    /// root or CAP_BPF), or all available backends, reporting any difference
+    /// (exit code 1 when they differ). Default: the JIT once the verifier
+    /// accepts the program, the interpreter with --no-verify.
+    #[arg(long, value_enum)]
+    backend: Option<crate::backend::Backend>,
     /// Memory passed to the program as hex bytes (r1 = its address, r2 = its length).
     #[arg(long, conflicts_with = "mem_file")]
     mem: Option<String>,
@@ -121,6 +128,7 @@ pub fn main(args: Args) -> Result<(), Failure> {
             dump_maps: args.dump_maps,
             json: args.json,
             backend: args.backend,
+            interp: args.interp,
             verify: !args.no_verify,
         });
     }
@@ -133,6 +141,8 @@ pub fn main(args: Args) -> Result<(), Failure> {
         ("--pcap-out", args.pcap_out.is_some()),
         ("--dump-maps", args.dump_maps),
         ("--no-verify", args.no_verify),
+        ("--interp", args.interp),
+        ("--backend", args.backend.is_some()),
     ];
     if let Some((flag, _)) = object_only.iter().find(|(_, set)| *set) {
         return Err(Failure::BadInput(format!(

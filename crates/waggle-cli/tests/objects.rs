@@ -155,6 +155,104 @@ fn single_packet_run_reports_verdict_packet_trace_and_maps() {
 }
 
 #[test]
+fn verified_programs_run_on_the_jit_unless_asked_otherwise() {
+    let data = format!("{CASES}/xdp_lb/tcp_192.0.2.1_40000.in");
+    let expected =
+        std::fs::read(repo().join(format!("{CASES}/xdp_lb/tcp_192.0.2.1_40000.out"))).unwrap();
+    let hex: Vec<String> = expected.iter().map(|b| format!("{b:02x}")).collect();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["run", "examples/c/xdp_lb.bpf.o", "--data", &data, "--json"];
+        args.extend_from_slice(extra);
+        json(&waggle(&args))
+    };
+    // Verified first, then compiled: the JIT's report has no instruction
+    // count, and says how long compiling took.
+    let jit = run(&[]);
+    assert_eq!(jit["engine"], "jit");
+    assert!(jit["jit_compile_us"].as_u64().unwrap() > 0, "{jit:#}");
+    assert!(jit["instructions"].is_null());
+    // --interp, --backend interp and --no-verify run the checked interpreter.
+    for extra in [
+        &["--interp"][..],
+        &["--backend", "interp"],
+        &["--no-verify"],
+    ] {
+        let v = run(extra);
+        assert_eq!(v["engine"], "interp", "{extra:?}");
+        assert!(v["jit_compile_us"].is_null());
+        assert!(v["instructions"].as_u64().unwrap() > 0);
+    }
+    // Every engine gives the same verdict and packet.
+    for v in [&jit, &run(&["--interp"]), &run(&["--backend", "jit"])] {
+        assert_eq!(v["verdict"], "XDP_TX");
+        assert_eq!(v["packet_out"], hex.join(" "));
+    }
+    // The JIT runs only what the verifier accepted.
+    let out = waggle(&[
+        "run",
+        "examples/c/xdp_lb.bpf.o",
+        "--data",
+        &data,
+        "--backend",
+        "jit",
+        "--no-verify",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("verified programs only"));
+
+    // Text output names the engine.
+    let text = waggle(&["run", "examples/c/xdp_lb.bpf.o", "--data", &data]);
+    let stdout = String::from_utf8_lossy(&text.stdout);
+    assert!(stdout.contains("engine: jit (compiled in "), "{stdout}");
+    let text = waggle(&[
+        "run",
+        "examples/c/xdp_lb.bpf.o",
+        "--data",
+        &data,
+        "--interp",
+    ]);
+    let stdout = String::from_utf8_lossy(&text.stdout);
+    assert!(stdout.contains("engine: interp (checked)"), "{stdout}");
+
+    // A pcap run reports the engine too.
+    let v = json(&waggle(&[
+        "run",
+        "examples/c/xdp_drop_icmp.bpf.o",
+        "--pcap",
+        "examples/pcap/mixed.pcap",
+        "--json",
+    ]));
+    assert_eq!(v["engine"], "jit");
+    assert_eq!(v["verdicts"]["XDP_DROP"], 2);
+}
+
+#[test]
+fn tail_calling_programs_run_in_the_interpreter() {
+    let data = format!("{CASES}/tail_calls/icmp_echo.in");
+    let v = json(&waggle(&[
+        "run",
+        "examples/c/tail_calls.bpf.o",
+        "--program",
+        "xdp_dispatch",
+        "--data",
+        &data,
+        "--json",
+    ]));
+    assert_eq!(v["engine"], "interp", "the JIT has no tail calls yet");
+    assert_eq!(v["verdict"], "XDP_DROP");
+    let text = waggle(&[
+        "run",
+        "examples/c/tail_calls.bpf.o",
+        "--program",
+        "xdp_dispatch",
+        "--data",
+        &data,
+    ]);
+    let stdout = String::from_utf8_lossy(&text.stdout);
+    assert!(stdout.contains("tail calls"), "{stdout}");
+}
+
+#[test]
 fn objects_with_several_programs_ask_which_one() {
     let data = format!("{CASES}/tail_calls/icmp_echo.in");
     let out = waggle(&["run", "examples/c/tail_calls.bpf.o", "--data", &data]);

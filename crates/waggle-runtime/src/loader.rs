@@ -6,15 +6,21 @@ use crate::env::Shared;
 use crate::helper_names::helper_name;
 use crate::helpers;
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
+use std::time::Duration;
 use thiserror::Error;
 use waggle_analysis::cfg::Cfg;
 use waggle_isa::{decode_slots, CallTarget, DecodeError, Insn, LdImm64, RawInsn};
+use waggle_jit::{JitError, JitProgram};
 use waggle_maps::{
     map_address, ArrayOfMaps, HashOfMaps, Map, MapError, MapOptions, MapSpec, MapType, ProgArray,
 };
 use waggle_object::{MapDef, Object, ObjectError, ProgramType};
 use waggle_vm::{HelperRegistry, PrepareError, Program, Region};
+
+/// Linux's `bpf_tail_call` helper id: programs that call it run in the
+/// interpreter, which implements tail calls (the JIT does not yet).
+const BPF_TAIL_CALL: i32 = 12;
 
 /// Why an object cannot be loaded into the runtime.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -89,6 +95,44 @@ pub struct LoadedProgram {
     /// The instructions as the object has them (after linking), for display.
     pub object_insns: Vec<RawInsn>,
     pub(crate) program: Arc<Program>,
+    /// Whether the program calls `bpf_tail_call` (such programs never start
+    /// on the JIT; see [`crate::Engine::Jit`]).
+    pub(crate) tail_calls: bool,
+    /// The program compiled by the JIT, on its first JIT run (or
+    /// [`LoadedProgram::jit`]); a failure is kept too, so it is not retried.
+    pub(crate) jit: OnceLock<Result<JitProgram, JitError>>,
+}
+
+impl LoadedProgram {
+    /// Whether the program calls `bpf_tail_call`. [`crate::Engine::Jit`]
+    /// runs such programs in the checked interpreter instead, since the JIT
+    /// has no tail calls yet.
+    pub fn calls_tail_call(&self) -> bool {
+        self.tail_calls
+    }
+
+    /// The program compiled to native code, compiling it on the first call
+    /// (later calls, and JIT runs, reuse it). Compiling is safe; running the
+    /// result is not (see [`LoadedObject::run_packet_with`]).
+    pub fn jit(&self) -> Result<&JitProgram, JitError> {
+        self.jit
+            .get_or_init(|| {
+                let decoded = decode_slots(&self.insns).map_err(PrepareError::from)?;
+                JitProgram::new(&decoded, self.program.registry().clone())
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// How long the JIT took to compile the program, once it has (`None`
+    /// before the first JIT run or [`LoadedProgram::jit`] call, and when
+    /// compilation failed).
+    pub fn jit_compile_time(&self) -> Option<Duration> {
+        match self.jit.get() {
+            Some(Ok(jit)) => Some(jit.compile_time()),
+            _ => None,
+        }
+    }
 }
 
 /// An object loaded into the runtime.
@@ -189,6 +233,9 @@ impl LoadedObject {
             let decoded = decode_slots(&insns).map_err(|e| prog_err(e.into()))?;
             let program =
                 Program::new(&decoded, registry.clone()).map_err(|e| prog_err(e.into()))?;
+            let tail_calls = decoded
+                .iter()
+                .any(|(_, i)| *i == Insn::Call(CallTarget::Helper(BPF_TAIL_CALL)));
             programs.push(LoadedProgram {
                 name: def.name.clone(),
                 section: def.section.clone(),
@@ -197,6 +244,8 @@ impl LoadedObject {
                 insns,
                 object_insns: def.insns.clone(),
                 program: Arc::new(program),
+                tail_calls,
+                jit: OnceLock::new(),
             });
         }
         *shared.programs.write().expect("program table lock") =

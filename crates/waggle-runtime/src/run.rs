@@ -1,11 +1,13 @@
 //! Running a loaded program once, as Linux's `BPF_PROG_TEST_RUN` does: on a
-//! packet for XDP and skb programs, on raw memory for the others.
+//! packet for XDP and skb programs, on raw memory for the others, with the
+//! engine of the caller's choice ([`Engine`]).
 
 use crate::context::{layout, CtxKind};
 use crate::env::{PacketState, Redirect, RunEnv};
 use crate::loader::{LoadedObject, LoadedProgram};
 use std::time::{Duration, Instant};
 use thiserror::Error;
+use waggle_jit::JitProgram;
 use waggle_vm::{Input, Region, RunOptions};
 
 /// Room before the packet, as Linux's `XDP_PACKET_HEADROOM`, so programs can
@@ -21,6 +23,62 @@ pub const FRAME_SIZE: usize = 4096;
 /// Ethernet header length: socket filters see the packet from the network
 /// header on, as in Linux.
 const ETH_HLEN: usize = 14;
+
+/// Which engine runs a program.
+///
+/// All three give the same results (return value, output packet, trace,
+/// redirect, map and ring buffer contents: helpers are shared) on programs
+/// the verifier accepted; they differ in what they stand behind. Only
+/// [`Engine::Interp`] is safe for any program, which is why
+/// [`LoadedObject::run_packet`] and [`LoadedObject::run_raw`] use it and the
+/// entry points taking another engine are `unsafe`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Engine {
+    /// The interpreter in checked mode: every load, store and helper
+    /// pointer is checked against the run's memory, and a bad access stops
+    /// the run with an error. Counts instructions and enforces the budget.
+    #[default]
+    Interp,
+    /// The interpreter without checks, as verified programs may run. Counts
+    /// instructions and enforces the budget.
+    InterpUnchecked,
+    /// Native code compiled by `waggle-jit` (Cranelift), compiled once per
+    /// program on its first JIT run and kept in the [`LoadedProgram`]. No
+    /// checks, no instruction count ([`RunResult::insns`] is 0) and no
+    /// budget (verified programs terminate). The JIT has no tail calls yet:
+    /// a program that calls `bpf_tail_call` runs in [`Engine::Interp`]
+    /// instead, and [`RunResult::engine`] says so.
+    Jit,
+}
+
+impl Engine {
+    /// Every engine.
+    pub const ALL: [Engine; 3] = [Engine::Interp, Engine::InterpUnchecked, Engine::Jit];
+
+    /// `interp`, `interp-unchecked` or `jit`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Engine::Interp => "interp",
+            Engine::InterpUnchecked => "interp-unchecked",
+            Engine::Jit => "jit",
+        }
+    }
+
+    /// The engine that runs `prog` when `self` is asked for: the same one,
+    /// except [`Engine::Jit`] for a program that calls `bpf_tail_call`.
+    pub fn for_program(self, prog: &LoadedProgram) -> Engine {
+        match self {
+            Engine::Jit if prog.calls_tail_call() => Engine::Interp,
+            e => e,
+        }
+    }
+}
+
+impl std::fmt::Display for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// How to run.
 #[derive(Debug, Clone, Copy)]
@@ -54,8 +112,12 @@ pub struct RunResult {
     /// `r0`: the verdict of XDP and TC programs, the bytes to keep for socket
     /// filters.
     pub retval: u64,
-    /// Instructions executed.
+    /// Instructions executed (0 on the JIT, which does not count them).
     pub insns: u64,
+    /// The engine that ran the program: the one asked for, or
+    /// [`Engine::Interp`] when [`Engine::Jit`] was asked for a program that
+    /// calls `bpf_tail_call`.
+    pub engine: Engine,
     /// The packet after the run (XDP and skb programs), as Linux's test run
     /// returns it.
     pub packet: Option<Vec<u8>>,
@@ -74,6 +136,11 @@ pub enum RunError {
     Vm {
         program: String,
         error: waggle_vm::RunError,
+    },
+    #[error("program `{program}`: the JIT cannot compile it: {error}")]
+    Jit {
+        program: String,
+        error: waggle_jit::JitError,
     },
     #[error("program `{program}` takes a packet (it is a {kind} program); give it packet data")]
     NeedsPacket { program: String, kind: &'static str },
@@ -107,15 +174,37 @@ impl LoadedObject {
         env
     }
 
-    /// Runs `prog` on a copy of `packet` (an Ethernet frame). XDP programs see
-    /// the whole frame; TC programs too; socket filters see it from the
-    /// network header on, as in Linux's test run.
+    /// Runs `prog` on a copy of `packet` (an Ethernet frame) in the
+    /// interpreter's checked mode ([`Engine::Interp`]), which is safe for any
+    /// program. XDP programs see the whole frame; TC programs too; socket
+    /// filters see it from the network header on, as in Linux's test run.
     pub fn run_packet(
         &self,
         prog: &LoadedProgram,
         packet: &[u8],
         cfg: &RunConfig,
     ) -> Result<RunResult, RunError> {
+        // SAFETY: the checked interpreter needs no guarantee.
+        unsafe { self.run_packet_with(prog, packet, cfg, Engine::Interp) }
+    }
+
+    /// [`LoadedObject::run_packet`] on the engine of the caller's choice.
+    ///
+    /// # Safety
+    /// With [`Engine::InterpUnchecked`] or [`Engine::Jit`], nothing checks the
+    /// program's memory accesses: `prog`, and every program of this object it
+    /// can tail-call, must have been accepted by the verifier
+    /// (`waggle_verifier::verify` on the object's `ProgramDef` and maps).
+    /// With [`Engine::Interp`] there is no requirement.
+    pub unsafe fn run_packet_with(
+        &self,
+        prog: &LoadedProgram,
+        packet: &[u8],
+        cfg: &RunConfig,
+        engine: Engine,
+    ) -> Result<RunResult, RunError> {
+        let engine = engine.for_program(prog);
+        let jit = self.jit_for(prog, engine)?;
         let kind = prog.prog_type.name();
         let skip = match prog.ctx {
             CtxKind::Raw => {
@@ -197,15 +286,24 @@ impl LoadedObject {
         let mut input = unsafe {
             Input::empty()
                 .with_args([ctx_addr, 0, 0, 0, 0])
-                .grant(Region::new(ctx_addr, size as u64, ctx_writable))
-                .grant(packet_region)
                 .with_packet(packet_region)
         };
-        for r in &self.static_regions {
+        if engine == Engine::Interp {
+            // Regions matter to the checked mode only (the packet's is
+            // region 2, as `PacketState::region` says).
             // SAFETY: as above.
-            input = unsafe { input.grant(*r) };
+            input = unsafe {
+                input
+                    .grant(Region::new(ctx_addr, size as u64, ctx_writable))
+                    .grant(packet_region)
+            };
+            for r in &self.static_regions {
+                // SAFETY: as above.
+                input = unsafe { input.grant(*r) };
+            }
         }
-        let result = self.execute(prog, input.with_env(&mut env), cfg);
+        // SAFETY: forwarded from the caller.
+        let result = unsafe { self.execute(prog, input.with_env(&mut env), cfg, engine, jit) };
         crate::helpers::end_run(&mut env);
         let result = result?;
 
@@ -243,12 +341,30 @@ impl LoadedObject {
     }
 
     /// Runs `prog` with `r1` pointing at `ctx` (tracing and other programs
-    /// whose context is raw memory).
+    /// whose context is raw memory) in the interpreter's checked mode
+    /// ([`Engine::Interp`]), which is safe for any program.
     pub fn run_raw(
         &self,
         prog: &LoadedProgram,
         ctx: &mut [u8],
         cfg: &RunConfig,
+    ) -> Result<RunResult, RunError> {
+        // SAFETY: the checked interpreter needs no guarantee.
+        unsafe { self.run_raw_with(prog, ctx, cfg, Engine::Interp) }
+    }
+
+    /// [`LoadedObject::run_raw`] on the engine of the caller's choice.
+    ///
+    /// # Safety
+    /// As for [`LoadedObject::run_packet_with`]: with any engine but
+    /// [`Engine::Interp`], the verifier must have accepted `prog` (and the
+    /// programs it can tail-call) for a context of `ctx`'s size.
+    pub unsafe fn run_raw_with(
+        &self,
+        prog: &LoadedProgram,
+        ctx: &mut [u8],
+        cfg: &RunConfig,
+        engine: Engine,
     ) -> Result<RunResult, RunError> {
         if prog.ctx != CtxKind::Raw {
             return Err(RunError::NeedsPacket {
@@ -256,17 +372,23 @@ impl LoadedObject {
                 kind: prog.prog_type.name(),
             });
         }
+        let engine = engine.for_program(prog);
+        let jit = self.jit_for(prog, engine)?;
         let mut env = self.env(cfg, None);
         let region = Region::of_slice(ctx, true);
         let args = [if ctx.is_empty() { 0 } else { region.start }, 0, 0, 0, 0];
-        // SAFETY: `ctx` is borrowed for the whole run; global data lives as
-        // long as `self`.
-        let mut input = unsafe { Input::empty().with_args(args).grant(region) };
-        for r in &self.static_regions {
-            // SAFETY: as above.
-            input = unsafe { input.grant(*r) };
+        let mut input = Input::empty().with_args(args);
+        if engine == Engine::Interp {
+            // SAFETY: `ctx` is borrowed for the whole run; global data lives
+            // as long as `self`.
+            input = unsafe { input.grant(region) };
+            for r in &self.static_regions {
+                // SAFETY: as above.
+                input = unsafe { input.grant(*r) };
+            }
         }
-        let result = self.execute(prog, input.with_env(&mut env), cfg);
+        // SAFETY: forwarded from the caller.
+        let result = unsafe { self.execute(prog, input.with_env(&mut env), cfg, engine, jit) };
         crate::helpers::end_run(&mut env);
         let result = result?;
         Ok(RunResult {
@@ -276,25 +398,59 @@ impl LoadedObject {
         })
     }
 
-    /// Runs in checked mode: no verifier stands behind these programs yet.
-    fn execute(
+    /// The compiled program when `engine` (already resolved with
+    /// [`Engine::for_program`]) is the JIT, compiling it on first use:
+    /// before the run is set up, so that compiling is never timed as part
+    /// of a run.
+    fn jit_for<'p>(
+        &self,
+        prog: &'p LoadedProgram,
+        engine: Engine,
+    ) -> Result<Option<&'p JitProgram>, RunError> {
+        if engine != Engine::Jit {
+            return Ok(None);
+        }
+        prog.jit().map(Some).map_err(|error| RunError::Jit {
+            program: prog.name.clone(),
+            error,
+        })
+    }
+
+    /// Runs `prog` on `input` with `engine` (`jit` is its compiled code when
+    /// `engine` is the JIT).
+    ///
+    /// # Safety
+    /// As for [`LoadedObject::run_packet_with`].
+    unsafe fn execute(
         &self,
         prog: &LoadedProgram,
         input: Input<'_>,
         cfg: &RunConfig,
+        engine: Engine,
+        jit: Option<&JitProgram>,
     ) -> Result<RunResult, RunError> {
         let opts = RunOptions { budget: cfg.budget };
         let start = Instant::now();
-        let out = prog
-            .program
-            .run_checked(input, &opts)
-            .map_err(|error| RunError::Vm {
-                program: prog.name.clone(),
-                error,
-            })?;
+        let out = match (engine, jit) {
+            (Engine::Jit, Some(jit)) => {
+                // SAFETY: the caller vouches that the verifier accepted the
+                // program.
+                unsafe { jit.run(input, &opts) }
+            }
+            (Engine::InterpUnchecked, _) => {
+                // SAFETY: as above.
+                unsafe { prog.program.run_unchecked(input, &opts) }
+            }
+            _ => prog.program.run_checked(input, &opts),
+        }
+        .map_err(|error| RunError::Vm {
+            program: prog.name.clone(),
+            error,
+        })?;
         Ok(RunResult {
             retval: out.r0,
             insns: out.insns,
+            engine,
             packet: None,
             trace: Vec::new(),
             redirect: None,

@@ -4,11 +4,19 @@
 //! independently of the C code and confirmed against the Linux kernel
 //! (`examples/c/packets.py check`); `tests/data/cases` is what
 //! `packets.py write` produced.
+//!
+//! Every case runs on every engine: the checked interpreter, and, once
+//! `waggle-verifier` has accepted each program of the object (the safety
+//! contract of `run_packet_with`), the unchecked interpreter and the JIT.
+//! Each engine gets a freshly loaded object, must meet the same
+//! expectations, and must give exactly what the checked interpreter gives:
+//! return value, output packet, trace lines and redirect, case by case.
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use waggle_btf::{BtfKind, BtfType};
-use waggle_runtime::{LoadOptions, LoadedObject, RunConfig};
+use waggle_runtime::{Engine, LoadOptions, LoadedObject, Redirect, RunConfig};
+use waggle_verifier::{verify, VerifyOptions};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -145,14 +153,39 @@ fn check_maps(
     }
 }
 
-#[test]
-fn examples_match_the_kernel_verified_expectations() {
+/// What one case's run showed, beyond the expectations: compared between
+/// engines.
+#[derive(Debug, PartialEq, Eq)]
+struct Seen {
+    case: String,
+    retval: u64,
+    packet: Option<Vec<u8>>,
+    trace: Vec<String>,
+    redirect: Option<Redirect>,
+}
+
+/// Runs every example's cases on `engine`, checking the expectations;
+/// returns what each case showed and how many cases ran on the JIT itself.
+fn run_examples(engine: Engine, failures: &mut Vec<String>) -> (Vec<Seen>, usize) {
     let text = std::fs::read_to_string(cases_dir().join("cases.json")).expect("cases.json");
     let all: Value = serde_json::from_str(&text).unwrap();
-    let mut failures = Vec::new();
-    let mut checked = 0;
+    let mut seen = Vec::new();
+    let mut on_engine = 0;
     for (example, spec) in all.as_object().unwrap() {
         let obj = load(spec["object"].as_str().unwrap());
+        if engine != Engine::Interp {
+            // The safety contract of `run_packet_with`: the program, and
+            // every program it can tail-call, passed the verifier.
+            for def in &obj.object.programs {
+                if let Err(e) = verify(def, &obj.object.maps, &VerifyOptions::default()) {
+                    panic!(
+                        "{example}: the verifier rejects `{}`:\n{}",
+                        def.name,
+                        e.render()
+                    );
+                }
+            }
+        }
         let prog = obj
             .program(spec["prog"].as_str().unwrap())
             .expect("program");
@@ -169,37 +202,87 @@ fn examples_match_the_kernel_verified_expectations() {
             }
             let dir = cases_dir().join(example);
             let input = std::fs::read(dir.join(format!("{name}.in"))).expect("input frame");
-            let result = match obj.run_packet(prog, &input, &cfg) {
+            // SAFETY: every program of the object was verified above (or the
+            // engine is the checked interpreter).
+            let result = match unsafe { obj.run_packet_with(prog, &input, &cfg, engine) } {
                 Ok(r) => r,
                 Err(e) => {
-                    failures.push(format!("{example}/{name}: {e}"));
+                    failures.push(format!("{engine} {example}/{name}: {e}"));
                     continue;
                 }
             };
-            checked += 1;
+            let expected_engine = engine.for_program(prog);
+            if result.engine != expected_engine {
+                failures.push(format!(
+                    "{engine} {example}/{name}: ran on {}, expected {expected_engine}",
+                    result.engine
+                ));
+            }
+            if result.engine == Engine::Jit {
+                on_engine += 1;
+            }
             if result.retval != want {
                 failures.push(format!(
-                    "{example}/{name}: returned {}, expected {want}",
+                    "{engine} {example}/{name}: returned {}, expected {want}",
                     result.retval
                 ));
             }
             if let Ok(expected) = std::fs::read(dir.join(format!("{name}.out"))) {
-                let got = result.packet.unwrap_or_default();
+                let got = result.packet.clone().unwrap_or_default();
                 if got != expected {
                     failures.push(format!(
-                        "{example}/{name}: output frame\n  got      {}\n  expected {}",
+                        "{engine} {example}/{name}: output frame\n  got      {}\n  expected {}",
                         hex(&got),
                         hex(&expected)
                     ));
                 }
             }
+            seen.push(Seen {
+                case: format!("{example}/{name}"),
+                retval: result.retval,
+                packet: result.packet,
+                trace: result.trace,
+                redirect: result.redirect,
+            });
         }
-        check_maps(&obj, spec["maps"].as_object().unwrap(), &mut failures);
+        let mut map_failures = Vec::new();
+        check_maps(&obj, spec["maps"].as_object().unwrap(), &mut map_failures);
+        failures.extend(
+            map_failures
+                .into_iter()
+                .map(|f| format!("{engine} {example}: {f}")),
+        );
+        if engine == Engine::Jit && !prog.calls_tail_call() {
+            // Compiled on the first run, and only then.
+            assert!(prog.jit_compile_time().is_some(), "{example}: not compiled");
+        }
+    }
+    (seen, on_engine)
+}
+
+#[test]
+fn examples_match_the_kernel_verified_expectations() {
+    let mut failures = Vec::new();
+    let (reference, _) = run_examples(Engine::Interp, &mut failures);
+    let mut jit_cases = 0;
+    for engine in [Engine::InterpUnchecked, Engine::Jit] {
+        let (seen, on_jit) = run_examples(engine, &mut failures);
+        if engine == Engine::Jit {
+            jit_cases = on_jit;
+        }
+        assert_eq!(seen.len(), reference.len(), "{engine}: cases run");
+        for (a, b) in reference.iter().zip(&seen) {
+            if a != b {
+                failures.push(format!("{engine} differs from interp:\n  {a:?}\n  {b:?}"));
+            }
+        }
     }
     println!(
-        "example cases: {} passed, {} failed",
-        checked - failures.len().min(checked),
+        "example cases: {} on each of {} engines ({jit_cases} of them compiled by the JIT), {} failures",
+        reference.len(),
+        Engine::ALL.len(),
         failures.len()
     );
+    assert!(jit_cases > 0, "no case ran on the JIT");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -19,7 +19,10 @@ mod waggle;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Backend {
-    /// Waggle's interpreter without memory checks, as verified programs run.
+    /// Waggle's JIT (`waggle-jit`, Cranelift): native code without memory
+    /// checks, as verified programs run.
+    WaggleJit,
+    /// Waggle's interpreter without memory checks, as verified programs may run.
     WaggleUnchecked,
     /// Waggle's interpreter checking every memory access.
     WaggleChecked,
@@ -30,7 +33,8 @@ pub enum Backend {
 
 impl Backend {
     /// Every backend, in report order.
-    pub const ALL: [Backend; 3] = [
+    pub const ALL: [Backend; 4] = [
+        Backend::WaggleJit,
         Backend::WaggleUnchecked,
         Backend::WaggleChecked,
         Backend::Rbpf,
@@ -38,6 +42,7 @@ impl Backend {
 
     pub const fn name(self) -> &'static str {
         match self {
+            Backend::WaggleJit => "waggle-jit",
             Backend::WaggleUnchecked => "waggle-unchecked",
             Backend::WaggleChecked => "waggle-checked",
             Backend::Rbpf => "rbpf",
@@ -48,6 +53,7 @@ impl Backend {
     pub fn prepare(self, program: &Compiled) -> Result<Box<dyn Runner + '_>, BackendError> {
         let input = program.bench().input().bytes();
         Ok(match self {
+            Backend::WaggleJit => Box::new(waggle::Jit::new(program, input)?),
             Backend::WaggleUnchecked => Box::new(waggle::Unchecked::new(program, input)?),
             Backend::WaggleChecked => Box::new(waggle::Checked::new(program, input)?),
             Backend::Rbpf => Box::new(rbpf::Rbpf::new(program, input)?),

@@ -1,8 +1,9 @@
-//! Waggle's interpreter, in both modes.
+//! Waggle's interpreter, in both modes, and Waggle's JIT.
 
 use super::{BackendError, Reference, Runner};
 use crate::registry::Compiled;
 use std::sync::Arc;
+use waggle_jit::JitProgram;
 use waggle_vm::{HelperRegistry, Input, Outcome, Program, RunOptions};
 
 /// Prepares with no helpers: benchmark programs call none, so a program that
@@ -61,16 +62,23 @@ pub(super) struct Unchecked {
     mem: Vec<u8>,
 }
 
+/// The guard of the unchecked backends: runs `prog` once in checked mode
+/// on `mem` and refuses it if that run faults or writes `mem`.
+fn guard(prog: &Program, mem: &mut [u8]) -> Result<(), BackendError> {
+    let before = mem.to_vec();
+    run_checked(prog, mem)?;
+    if mem != before {
+        return Err(BackendError::Load(
+            "the program writes its input, so runs would differ".to_string(),
+        ));
+    }
+    Ok(())
+}
+
 impl Unchecked {
     pub(super) fn new(program: &Compiled, mut mem: Vec<u8>) -> Result<Unchecked, BackendError> {
         let prog = prepare(program)?;
-        let before = mem.clone();
-        run_checked(&prog, &mut mem)?;
-        if mem != before {
-            return Err(BackendError::Load(
-                "the program writes its input, so runs would differ".to_string(),
-            ));
-        }
+        guard(&prog, &mut mem)?;
         Ok(Unchecked { prog, mem })
     }
 }
@@ -83,6 +91,35 @@ impl Runner for Unchecked {
         let out = unsafe {
             self.prog
                 .run_unchecked(Input::memory(&mut self.mem), &RunOptions::default())
+        };
+        out.map(|o| o.r0)
+            .map_err(|e| BackendError::Run(e.to_string()))
+    }
+}
+
+/// The JIT: the program compiled once by `waggle-jit`, then run as native
+/// code with no checks. Soundness rests on the same guard as [`Unchecked`]:
+/// a registry program, first run in checked mode on this input.
+pub(super) struct Jit {
+    prog: JitProgram,
+    mem: Vec<u8>,
+}
+
+impl Jit {
+    pub(super) fn new(program: &Compiled, mut mem: Vec<u8>) -> Result<Jit, BackendError> {
+        guard(&prepare(program)?, &mut mem)?;
+        let prog = JitProgram::from_bytes(program.bytecode(), Arc::new(HelperRegistry::new()))
+            .map_err(|e| BackendError::Load(e.to_string()))?;
+        Ok(Jit { prog, mem })
+    }
+}
+
+impl Runner for Jit {
+    fn run(&mut self) -> Result<u64, BackendError> {
+        // SAFETY: as for `Unchecked::run`.
+        let out = unsafe {
+            self.prog
+                .run(Input::memory(&mut self.mem), &RunOptions::default())
         };
         out.map(|o| o.r0)
             .map_err(|e| BackendError::Run(e.to_string()))

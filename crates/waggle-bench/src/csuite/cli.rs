@@ -24,8 +24,8 @@ options:
   --markdown      print the report as Markdown tables
   --quick         short measurements (a few seconds in all), for CI
   --time-ms N     measuring time per program and engine (default 250)
-  --engine NAME   only this engine (repeatable): kernel, native, waggle,
-                  waggle-unchecked, rbpf, rbpf-jit
+  --engine NAME   only this engine (repeatable): kernel, native, waggle-jit,
+                  waggle, waggle-unchecked, rbpf, rbpf-jit
   --list          list the programs and exit
   -h, --help      show this help";
 

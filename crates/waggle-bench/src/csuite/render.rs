@@ -131,7 +131,54 @@ fn tables(report: &SuiteReport) -> Vec<Table> {
     if report.map_ops.len() > 1 {
         tables.push(map_ops_table(report));
     }
+    if let Some(table) = compile_table(report) {
+        tables.push(table);
+    }
     tables
+}
+
+/// Waggle's JIT compile time per program, when the JIT ran any.
+fn compile_table(report: &SuiteReport) -> Option<Table> {
+    let rows: Vec<Vec<String>> = report
+        .programs
+        .iter()
+        .chain(&report.map_ops)
+        .filter_map(|row| {
+            let us = row.jit_compile_us?;
+            Some(vec![
+                row.program.name().to_string(),
+                row.program.category().name().to_string(),
+                format!("{us:.0}"),
+            ])
+        })
+        .collect();
+    if rows.is_empty() {
+        return None;
+    }
+    let mut all: Vec<f64> = report
+        .programs
+        .iter()
+        .chain(&report.map_ops)
+        .filter_map(|r| r.jit_compile_us)
+        .collect();
+    all.sort_by(f64::total_cmp);
+    let median = all[all.len() / 2];
+    Some(Table {
+        title: "Waggle's JIT: compile time per program (once, at the first run; not in the \
+                times above)"
+            .to_string(),
+        header: vec![
+            "program".to_string(),
+            "category".to_string(),
+            "compile µs".to_string(),
+        ],
+        rows,
+        footer: Some(vec![
+            "median".to_string(),
+            String::new(),
+            format!("{median:.0}"),
+        ]),
+    })
 }
 
 /// `(engine, reference)` pairs of the ratio columns.

@@ -41,6 +41,8 @@ pub struct Row {
     /// The result every engine agreed on.
     pub result: u64,
     pub cells: Vec<Cell>,
+    /// How long Waggle's JIT took to compile `xdp_NAME` (µs), when it ran.
+    pub jit_compile_us: Option<f64>,
 }
 
 /// An engine's times relative to the reference engines.

@@ -207,6 +207,8 @@ struct Checked<'a> {
     workload: &'a Workload,
     reference: Reference,
     slots: Vec<(Engine, Slot<'a>)>,
+    /// What Waggle's JIT took to compile the program, if it ran it.
+    jit_compile: Option<Duration>,
 }
 
 /// An engine's runner, or why it cannot run the program ("n/a").
@@ -229,6 +231,7 @@ fn check<'a>(
     };
     let failed_before = failures.len();
     let mut slots = Vec::with_capacity(engines.len());
+    let mut jit_compile = None;
     for &engine in engines {
         let mut fail = |problem: String| {
             failures.push(Failure {
@@ -238,7 +241,14 @@ fn check<'a>(
             })
         };
         match engine.prepare(workload) {
-            Ok(Prepared { runner, observed }) if observed.matches(reference.result) => {
+            Ok(Prepared {
+                runner,
+                observed,
+                compile_time,
+            }) if observed.matches(reference.result) => {
+                if engine == Engine::WaggleJit {
+                    jit_compile = compile_time;
+                }
                 slots.push((engine, Ok(runner)))
             }
             Ok(Prepared { observed, .. }) => fail(format!(
@@ -253,6 +263,7 @@ fn check<'a>(
         workload,
         reference,
         slots,
+        jit_compile,
     })
 }
 
@@ -294,6 +305,7 @@ fn measure(program: Checked<'_>, settings: &Settings) -> Result<Row, BenchError>
         insns: program.reference.insns,
         result: program.reference.result,
         cells,
+        jit_compile_us: program.jit_compile.map(|d| d.as_secs_f64() * 1e6),
     })
 }
 

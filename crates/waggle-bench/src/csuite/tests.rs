@@ -81,17 +81,6 @@ fn rbpf_runs(p: &CProgram) -> bool {
     plain && p.name() != "crc32_table"
 }
 
-/// Without the runtime's helpers, the unchecked engine runs the programs
-/// that call none: all but those with maps or helpers, and the map
-/// benchmarks' baseline.
-fn unchecked_runs(p: &CProgram) -> bool {
-    let helpers = matches!(
-        p.category(),
-        Category::Maps | Category::Helpers | Category::MapOp
-    );
-    !helpers || p.name() == "mapop_none"
-}
-
 fn all_programs() -> impl Iterator<Item = &'static CProgram> {
     PROGRAMS.iter().chain(MAP_OPS)
 }
@@ -149,8 +138,8 @@ fn every_engine_agrees_with_native_on_every_frame() {
                     // kernel is unavailable it reports "unsupported".
                     Engine::Kernel => waggle_kernel::availability().is_ok(),
                     Engine::Native => matches!(p.native(), super::programs::Native::Available(_)),
-                    Engine::Waggle => true,
-                    Engine::WaggleUnchecked => unchecked_runs(p),
+                    // The runtime runs every program on each of its engines.
+                    Engine::Waggle | Engine::WaggleJit | Engine::WaggleUnchecked => true,
                     Engine::Rbpf | Engine::RbpfJit => rbpf_runs(p),
                 };
                 match (engine.prepare(&workload), runs) {

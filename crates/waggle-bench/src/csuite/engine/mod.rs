@@ -7,12 +7,13 @@
 //!
 //! Adding an engine is adding a variant to [`Engine`], its name, its arm in
 //! [`Engine::prepare`] and a module here implementing it (`kernel.rs` is a
-//! short example). A Waggle JIT is one more variant the same way.
+//! short example).
 
 use super::run::Workload;
 use crate::backend::{BackendError, Runner};
 use serde::Serialize;
 use std::fmt;
+use std::time::Duration;
 
 mod kernel;
 mod native;
@@ -27,12 +28,15 @@ pub enum Engine {
     Kernel,
     /// The C compiled for the host: the physical limit.
     Native,
-    /// Waggle's runtime as `waggle run` runs a program:
+    /// Waggle's runtime as `waggle run --no-verify` runs a program:
     /// `LoadedObject::run_packet`, the interpreter in checked mode.
     Waggle,
-    /// Waggle's interpreter without memory checks, as verified programs
-    /// will run, on the runtime's prepared instructions (programs without
-    /// helper calls only; see `waggle.rs`).
+    /// Waggle's runtime on its JIT, as `waggle run` runs a verified program:
+    /// `LoadedObject::run_packet_with(.., Engine::Jit)` (programs with tail
+    /// calls would be n/a; the suite has none).
+    WaggleJit,
+    /// Waggle's runtime on the interpreter without memory checks:
+    /// `LoadedObject::run_packet_with(.., Engine::InterpUnchecked)`.
     WaggleUnchecked,
     /// rbpf's interpreter (`EbpfVmMbuff`) on the `raw_NAME` entry point.
     Rbpf,
@@ -46,9 +50,10 @@ pub const REFERENCES: &[Engine] = &[Engine::Kernel, Engine::Native];
 
 impl Engine {
     /// Every engine, in column order.
-    pub const ALL: [Engine; 6] = [
+    pub const ALL: [Engine; 7] = [
         Engine::Kernel,
         Engine::Native,
+        Engine::WaggleJit,
         Engine::Waggle,
         Engine::WaggleUnchecked,
         Engine::Rbpf,
@@ -60,6 +65,7 @@ impl Engine {
             Engine::Kernel => "kernel",
             Engine::Native => "native",
             Engine::Waggle => "waggle",
+            Engine::WaggleJit => "waggle-jit",
             Engine::WaggleUnchecked => "waggle-unchecked",
             Engine::Rbpf => "rbpf",
             Engine::RbpfJit => "rbpf-jit",
@@ -78,6 +84,7 @@ impl Engine {
             Engine::Kernel => kernel::prepare(workload),
             Engine::Native => native::prepare(workload),
             Engine::Waggle => waggle::prepare_checked(workload),
+            Engine::WaggleJit => waggle::prepare_jit(workload),
             Engine::WaggleUnchecked => waggle::prepare_unchecked(workload),
             Engine::Rbpf => rbpf::prepare(workload, rbpf::Mode::Interpreter),
             Engine::RbpfJit => rbpf::prepare(workload, rbpf::Mode::Jit),
@@ -97,6 +104,9 @@ pub struct Prepared<'a> {
     pub runner: Box<dyn Runner + 'a>,
     /// What the run computed.
     pub observed: Observed,
+    /// How long compiling the program took, for engines that compile it
+    /// themselves and say (Waggle's JIT).
+    pub compile_time: Option<Duration>,
 }
 
 /// A program's result as an engine reports it.

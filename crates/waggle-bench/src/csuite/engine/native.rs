@@ -30,5 +30,6 @@ pub(super) fn prepare(workload: &Workload) -> Result<Prepared<'_>, BackendError>
     Ok(Prepared {
         runner: Box::new(runner),
         observed: Observed::Result(result),
+        compile_time: None,
     })
 }

@@ -118,5 +118,6 @@ pub(super) fn prepare(workload: &Workload, mode: Mode) -> Result<Prepared<'_>, B
     Ok(Prepared {
         runner: Box::new(runner),
         observed: Observed::Folded(r0 as u32),
+        compile_time: None,
     })
 }

@@ -1,17 +1,14 @@
-//! Waggle: the runtime's test run (the interpreter in checked mode, as
-//! `waggle run` runs programs), and the interpreter in unchecked mode.
+//! Waggle: the runtime's test run on each of its engines: the interpreter
+//! in checked mode (`waggle run --no-verify`), in unchecked mode, and the
+//! JIT (`waggle run` on a verified program).
 
 use super::{Observed, Prepared};
 use crate::backend::{BackendError, Runner};
 use crate::csuite::run::Workload;
-use std::sync::Arc;
+use std::time::Duration;
 use waggle_btf::{BtfKind, BtfType};
-use waggle_isa::decode_slots;
 use waggle_object::Object;
-use waggle_runtime::context::layout;
-use waggle_runtime::helper_names::helper_name;
-use waggle_runtime::{LoadOptions, LoadedObject, RunConfig, RunResult, HEADROOM, TAILROOM};
-use waggle_vm::{HelperRegistry, Input, PrepareError, Program, RunOptions};
+use waggle_runtime::{Engine, LoadOptions, LoadedObject, RunConfig, RunResult};
 
 /// `BPF_ANY`: create or replace.
 const BPF_ANY: u64 = 0;
@@ -77,6 +74,21 @@ impl Loaded {
         self.obj
             .run_packet(&self.obj.programs()[self.index], frame, &self.config)
             .map_err(run_error)
+    }
+
+    /// `run_packet` on `engine`.
+    ///
+    /// # Safety
+    /// As for `LoadedObject::run_packet_with`: with an unchecked engine, the
+    /// program must have passed a verifier (see [`Runtime`]).
+    unsafe fn run_packet_with(
+        &self,
+        frame: &[u8],
+        engine: Engine,
+    ) -> Result<RunResult, BackendError> {
+        let prog = &self.obj.programs()[self.index];
+        // SAFETY: forwarded from the caller.
+        unsafe { self.obj.run_packet_with(prog, frame, &self.config, engine) }.map_err(run_error)
     }
 
     /// The value of `.bss` `result`: what the last run stored.
@@ -147,134 +159,72 @@ pub(crate) fn reference(workload: &Workload) -> Result<Reference, BackendError> 
     })
 }
 
-/// `LoadedObject::run_packet`: each run copies the frame into a fresh
-/// 4 KiB buffer with headroom, builds the context and the run's regions,
-/// then interprets with every access checked.
-struct Checked {
+/// `LoadedObject::run_packet_with` on one of the runtime's engines: each run
+/// copies the frame into a fresh 4 KiB buffer with headroom, builds the
+/// context (and, checked, the run's regions), then runs the program: the
+/// interpreter checking every access, the interpreter without checks, or
+/// the JIT's native code. Every program runs on every engine, helpers and
+/// maps included.
+///
+/// Soundness of the unchecked engines rests on the programs: each passed
+/// the Linux kernel's verifier (`programs/c/build.sh` loads every object
+/// with bpftool; Waggle's own verifier does not accept all of them yet),
+/// and `prepare` first runs it in checked mode on the same frame, refusing
+/// it if that run fails.
+struct Runtime {
     loaded: Loaded,
     frame: Vec<u8>,
+    engine: Engine,
 }
 
-impl Runner for Checked {
+impl Runner for Runtime {
     fn run(&mut self) -> Result<u64, BackendError> {
-        Ok(self.loaded.run_packet(&self.frame)?.retval)
+        // SAFETY: see the type's documentation.
+        let run = unsafe { self.loaded.run_packet_with(&self.frame, self.engine) }?;
+        Ok(run.retval)
     }
+}
+
+/// Loads the workload and runs it once on `engine` (after a checked run,
+/// for the unchecked engines); `compile` is the JIT's compile time.
+fn prepare(workload: &Workload, engine: Engine) -> Result<Prepared<'_>, BackendError> {
+    let loaded = Loaded::new(workload)?;
+    let mut compile_time: Option<Duration> = None;
+    if engine != Engine::Interp {
+        loaded.run_packet(&workload.frame)?;
+        let prog = &loaded.obj.programs()[loaded.index];
+        if engine.for_program(prog) != engine {
+            return Err(BackendError::Unsupported(
+                "calls bpf_tail_call, which the JIT does not run yet".to_string(),
+            ));
+        }
+        if engine == Engine::Jit {
+            let jit = prog.jit().map_err(load_error)?;
+            compile_time = Some(jit.compile_time());
+        }
+    }
+    // SAFETY: see `Runtime`.
+    let verdict = unsafe { loaded.run_packet_with(&workload.frame, engine) }?.retval;
+    let result = loaded.checked_result(verdict)?;
+    Ok(Prepared {
+        runner: Box::new(Runtime {
+            loaded,
+            frame: workload.frame.clone(),
+            engine,
+        }),
+        observed: Observed::Result(result),
+        compile_time,
+    })
 }
 
 pub(super) fn prepare_checked(workload: &Workload) -> Result<Prepared<'_>, BackendError> {
-    let loaded = Loaded::new(workload)?;
-    let verdict = loaded.run_packet(&workload.frame)?.retval;
-    let result = loaded.checked_result(verdict)?;
-    Ok(Prepared {
-        runner: Box::new(Checked {
-            loaded,
-            frame: workload.frame.clone(),
-        }),
-        observed: Observed::Result(result),
-    })
-}
-
-/// The interpreter's unchecked mode on the instructions the runtime
-/// prepared (maps bound, context accesses rewritten to Waggle's layout),
-/// with the frame and context laid out once, as the runtime lays them out.
-///
-/// waggle-runtime runs programs in checked mode only, and its helpers are
-/// private to it, so this covers programs without helper calls: a program
-/// that calls one is "n/a". An unchecked mode of `run_packet` in the runtime
-/// would replace this and cover every program.
-///
-/// Soundness rests on the programs: each passed the kernel verifier (see
-/// `programs/c/build.sh`), and `prepare_unchecked` first runs it in checked
-/// mode on the same frame, refusing it if that run fails or writes the
-/// frame. Without helpers a program is deterministic, so every later run
-/// takes the path the checked run took.
-struct Unchecked {
-    /// Owns the maps and global data the instructions point into.
-    loaded: Loaded,
-    program: Program,
-    /// Headroom, frame and tailroom, as the runtime lays them out; `ctx`
-    /// points into it.
-    _buffer: Vec<u8>,
-    /// The XDP context in Waggle's layout (UAPI `xdp_md`, then 64-bit
-    /// `data`, `data_end`, `data_meta`).
-    ctx: Vec<u64>,
-}
-
-impl Runner for Unchecked {
-    fn run(&mut self) -> Result<u64, BackendError> {
-        let input = Input::empty().with_args([self.ctx.as_mut_ptr() as u64, 0, 0, 0, 0]);
-        // SAFETY: see the type's documentation: a kernel-verified program
-        // without helper calls, which ran in checked mode on the same frame
-        // without a fault and without writing it; `ctx` and the buffer it
-        // points into live as long as `self`, and the maps and global data
-        // its instructions address as long as `self.loaded`.
-        let outcome = unsafe {
-            self.program
-                .run_unchecked(input, &RunOptions { budget: None })
-        };
-        outcome.map(|o| o.r0).map_err(run_error)
-    }
+    prepare(workload, Engine::Interp)
 }
 
 pub(super) fn prepare_unchecked(workload: &Workload) -> Result<Prepared<'_>, BackendError> {
-    let loaded = Loaded::new(workload)?;
-    let insns = &loaded.obj.programs()[loaded.index].insns;
-    let decoded = decode_slots(insns).map_err(load_error)?;
-    let program = match Program::new(&decoded, Arc::new(HelperRegistry::new())) {
-        Ok(program) => program,
-        Err(PrepareError::UnknownHelper { id, .. }) => {
-            let name = helper_name(id as u32).unwrap_or("an unknown helper");
-            return Err(BackendError::Unsupported(format!(
-                "calls {name}; waggle-runtime runs helpers in checked mode only"
-            )));
-        }
-        Err(e) => return Err(load_error(e)),
-    };
-
-    let checked = loaded.run_packet(&workload.frame)?;
-    if checked.packet.as_deref() != Some(&workload.frame[..]) {
-        return Err(load_error(
-            "the program writes its frame, so runs would differ; not run unchecked",
-        ));
-    }
-
-    let frame = &workload.frame;
-    let mut buffer = vec![0u8; HEADROOM + frame.len() + TAILROOM];
-    buffer[HEADROOM..HEADROOM + frame.len()].copy_from_slice(frame);
-    let data = buffer.as_ptr() as u64 + HEADROOM as u64;
-    let ctx = xdp_context(data, frame.len(), loaded.config.ifindex);
-    let mut runner = Unchecked {
-        loaded,
-        program,
-        _buffer: buffer,
-        ctx,
-    };
-    let verdict = runner.run()?;
-    let result = runner.loaded.checked_result(verdict)?;
-    Ok(Prepared {
-        runner: Box::new(runner),
-        observed: Observed::Result(result),
-    })
+    prepare(workload, Engine::InterpUnchecked)
 }
 
-/// An XDP context in Waggle's layout for the frame of `len` bytes at `data`,
-/// filled as `run_packet` fills it.
-fn xdp_context(data: u64, len: usize, ifindex: u32) -> Vec<u64> {
-    let mut ctx = vec![0u8; layout::XDP_SIZE.next_multiple_of(8)];
-    let fields: [(usize, &[u8]); 4] = [
-        (layout::XDP_MD_INGRESS_IFINDEX, &ifindex.to_le_bytes()),
-        (layout::XDP_DATA, &data.to_le_bytes()),
-        (layout::XDP_DATA_END, &(data + len as u64).to_le_bytes()),
-        (layout::XDP_DATA_META, &data.to_le_bytes()),
-    ];
-    for (at, bytes) in fields {
-        ctx[at..at + bytes.len()].copy_from_slice(bytes);
-    }
-    ctx.chunks_exact(8)
-        .map(|chunk| {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            u64::from_le_bytes(word)
-        })
-        .collect()
+pub(super) fn prepare_jit(workload: &Workload) -> Result<Prepared<'_>, BackendError> {
+    prepare(workload, Engine::Jit)
 }
