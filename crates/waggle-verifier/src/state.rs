@@ -472,7 +472,32 @@ fn slot_covers(old: &Slot, cur: &Slot, ids: &mut IdMap) -> bool {
 
 /// Whether `old` covers `cur` (`exact`: equals it), comparing only the
 /// registers live in each frame.
-pub fn state_covers(old: &State, cur: &State, live: &[u16], exact: bool) -> bool {
+/// What of one frame a state comparison looks at: the live registers and
+/// stack slots (bit `k` of `slots`: slot `k`), and among them the ones whose
+/// numbers matter (`precise_regs`, `precise_slots`); a scalar in a live but
+/// imprecise place only has to be a scalar in both states (see
+/// `crate::liveness::precision`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FrameLive {
+    pub regs: u16,
+    pub slots: u64,
+    pub precise_regs: u16,
+    pub precise_slots: u64,
+}
+
+impl FrameLive {
+    /// Everything live and precise except the registers outside `regs`.
+    pub fn regs_only(regs: u16) -> FrameLive {
+        FrameLive {
+            regs,
+            slots: u64::MAX,
+            precise_regs: u16::MAX,
+            precise_slots: u64::MAX,
+        }
+    }
+}
+
+pub fn state_covers(old: &State, cur: &State, live: &[FrameLive], exact: bool) -> bool {
     if old.frames.len() != cur.frames.len() || old.refs.len() != cur.refs.len() {
         return false;
     }
@@ -486,13 +511,42 @@ pub fn state_covers(old: &State, cur: &State, live: &[u16], exact: bool) -> bool
             return false;
         }
         for r in 0..10 {
-            if mask & (1 << r) != 0 && !reg_covers(&fo.regs[r], &fc.regs[r], &mut ids) {
+            if mask.regs & (1 << r) == 0 {
+                continue;
+            }
+            let ok = if !exact && mask.precise_regs & (1 << r) == 0 {
+                imprecise_covers(&fo.regs[r], &fc.regs[r], &mut ids)
+            } else {
+                reg_covers(&fo.regs[r], &fc.regs[r], &mut ids)
+            };
+            if !ok {
                 return false;
             }
         }
         let n = fo.stack.len().max(fc.stack.len());
         for i in 0..n {
-            if !slot_covers(fo.slot(i), fc.slot(i), &mut ids) {
+            // Dead slots (never read again before being wholly rewritten)
+            // cannot influence what follows; exact comparisons (loop
+            // detection) keep looking at them.
+            let bit = if i < 64 { 1u64 << i } else { 0 };
+            if !exact && mask.slots & bit == 0 {
+                continue;
+            }
+            let ok = if !exact && mask.precise_slots & bit == 0 {
+                let (o, c) = (fo.slot(i), fc.slot(i));
+                if o.is_full_spill()
+                    && c.is_full_spill()
+                    && matches!(o.spill, Val::Scalar { .. })
+                    && matches!(c.spill, Val::Scalar { .. })
+                {
+                    true
+                } else {
+                    slot_covers(o, c, &mut ids)
+                }
+            } else {
+                slot_covers(fo.slot(i), fc.slot(i), &mut ids)
+            };
+            if !ok {
                 return false;
             }
         }
@@ -505,6 +559,16 @@ pub fn state_covers(old: &State, cur: &State, live: &[u16], exact: bool) -> bool
     true
 }
 
+/// A live register whose number does not matter: a scalar covers any
+/// scalar (its range and links are ignored); anything else as
+/// [`reg_covers`].
+fn imprecise_covers(old: &Val, cur: &Val, ids: &mut IdMap) -> bool {
+    match (old, cur) {
+        (Val::Scalar { .. }, Val::Scalar { .. }) => true,
+        _ => reg_covers(old, cur, ids),
+    }
+}
+
 /// Widens `cur` so that it also covers `old` (both states at one callback
 /// callsite): every live register and stack slot `old` does not cover
 /// becomes what both may hold — numbers the hull of both (`hull`) or
@@ -512,13 +576,13 @@ pub fn state_covers(old: &State, cur: &State, live: &[u16], exact: bool) -> bool
 /// "written", others unwritten. The result covers `cur` (so exploring it
 /// instead is sound) and, once numbers go unknown, every state a callback
 /// loop reaches (so exploration ends).
-pub fn widen(old: &State, cur: &mut State, live: &[u16], hull: bool) {
+pub fn widen(old: &State, cur: &mut State, live: &[FrameLive], hull: bool) {
     if old.frames.len() != cur.frames.len() {
         return;
     }
     for ((fo, fc), mask) in old.frames.iter().zip(cur.frames.iter_mut()).zip(live) {
         for r in 0..10 {
-            if mask & (1 << r) == 0 {
+            if mask.regs & (1 << r) == 0 {
                 continue;
             }
             let mut ids = IdMap::new(false);

@@ -131,6 +131,12 @@ fn verify_inner(
     let mut v = Verifier::new(prog, maps, opts, cfg);
     if with_facts {
         v.facts = Some(FactsBuilder::new(v.cfg.len()));
+        // Facts say what every visit of an instruction saw; pruning on
+        // imprecise scalars skips visits whose (imprecise) numbers differ
+        // from the explored ones, so facts need every number precise.
+        for p in &mut v.precise {
+            *p = (u16::MAX, u64::MAX);
+        }
     }
     v.check_structure()?;
     v.run()?;
@@ -357,6 +363,11 @@ struct Verifier<'a> {
     ctx: CtxKind,
     cfg: Cfg,
     live: Vec<u16>,
+    /// Live stack slots of the current frame before each instruction.
+    live_slots: Vec<u64>,
+    /// Precise registers and slots of the current frame before each
+    /// instruction (`liveness::precision`).
+    precise: Vec<(u16, u64)>,
     prune: Vec<bool>,
     explored: Vec<Vec<Stored>>,
     nodes: Vec<Node>,
@@ -393,6 +404,8 @@ impl<'a> Verifier<'a> {
     ) -> Verifier<'a> {
         let n = cfg.len();
         let live = liveness::live_in(&cfg);
+        let live_slots = liveness::live_slots_in(&cfg);
+        let precise = liveness::precision(&cfg);
         let mut prune = vec![false; n];
         for f in cfg.functions() {
             prune[f] = true;
@@ -423,6 +436,8 @@ impl<'a> Verifier<'a> {
             maps,
             ctx: CtxKind::of(prog.prog_type),
             live,
+            live_slots,
+            precise,
             prune,
             explored: (0..n).map(|_| Vec::new()).collect(),
             nodes: vec![Node {
@@ -782,19 +797,28 @@ impl<'a> Verifier<'a> {
     }
 
     /// Live register masks of each frame of `st` at instruction `i`.
-    fn live_masks(&self, st: &State, i: usize) -> Vec<u16> {
+    fn live_masks(&self, st: &State, i: usize) -> Vec<FrameLive> {
         let mut masks = Vec::with_capacity(st.frames.len());
         for k in 0..st.frames.len() {
             if k + 1 == st.frames.len() {
-                masks.push(self.live[i]);
+                masks.push(FrameLive {
+                    regs: self.live[i],
+                    slots: self.live_slots[i],
+                    precise_regs: self.precise[i].0,
+                    precise_slots: self.precise[i].1,
+                });
             } else if st.frames[k + 1].callback {
                 // A callback returns to its callsite, which reads the
                 // caller's registers again.
-                masks.push(self.live[st.frames[k + 1].callsite as usize]);
+                masks.push(FrameLive::regs_only(
+                    self.live[st.frames[k + 1].callsite as usize],
+                ));
             } else {
                 let ret = st.frames[k + 1].callsite as usize + 1;
                 // The caller's r6-r9 survive the call; r0-r5 do not.
-                masks.push(self.live.get(ret).copied().unwrap_or(0x3c0) & 0x3c0);
+                masks.push(FrameLive::regs_only(
+                    self.live.get(ret).copied().unwrap_or(0x3c0) & 0x3c0,
+                ));
             }
         }
         masks
