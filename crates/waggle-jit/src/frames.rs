@@ -76,15 +76,21 @@ pub(crate) struct Stack {
 }
 
 impl Stack {
-    pub fn new(frames: usize) -> Stack {
-        let mut stack = Stack {
+    /// An uninitialised stack, built where it will live: returning a 4 KiB
+    /// value from a constructor that also initialises it costs a copy per run.
+    #[inline(always)]
+    pub fn uninit() -> Stack {
+        Stack {
             mem: MaybeUninit::uninit(),
-        };
+        }
+    }
+
+    /// Zeroes the top `frames` frames (the ones the program can enter).
+    pub fn zero_frames(&mut self, frames: usize) {
         let bytes = frames.min(MAX_CALL_FRAMES) * STACK_SIZE;
-        let top = stack.top();
+        let top = self.top();
         // SAFETY: the top `bytes` bytes lie inside `mem`.
         unsafe { std::ptr::write_bytes((top - bytes as u64) as *mut u8, 0, bytes) };
-        stack
     }
 
     /// The frame pointer of the outermost frame (one past its last byte).

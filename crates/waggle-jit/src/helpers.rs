@@ -128,7 +128,8 @@ fn invoke(ctx: &mut RunCtx<'_>, helper: &Helper, pc: usize, args: [u64; 5]) -> u
     // Callbacks (bpf_loop and friends) run their compiled function on a
     // stack of their own, without the packet, as the interpreter runs them.
     let mut callbacks = |start: usize, args: [u64; 5], env: Option<&mut dyn Any>| {
-        let mut stack = Stack::new(MAX_CALL_FRAMES);
+        let mut stack = Stack::uninit();
+        stack.zero_frames(MAX_CALL_FRAMES);
         // SAFETY: the callback is part of the program whose run the caller
         // of `JitProgram::run` vouched for.
         unsafe { run_function(compiled, start, args, env, None, opts, &mut stack) }

@@ -271,7 +271,8 @@ impl JitProgram {
     /// touch valid memory (its stack, the input's memory, what helpers hand
     /// out), as the verifier proves. Nothing is checked.
     pub unsafe fn run(&self, mut input: Input<'_>, opts: &RunOptions) -> Result<Outcome, RunError> {
-        let mut stack = Stack::new(self.compiled.frames);
+        let mut stack = Stack::uninit();
+        stack.zero_frames(self.compiled.frames);
         let args = input.args();
         let packet = input.packet();
         // SAFETY: forwarded from the caller.
