@@ -235,7 +235,7 @@ pub fn main(run: ObjectRun<'_>) -> Result<(), Failure> {
         LoadedObject::from_file(run.file, &LoadOptions::default()).map_err(Failure::bad_input)?;
     let prog = pick(&obj, run.program, run.section)?;
     if run.verify {
-        crate::verify::check_before_run(run.file, &prog.name)?;
+        crate::verify::check_before_run(&obj.object, &prog.name)?;
     }
     let engine = engine_for(&run, run.verify)?;
     let cfg = RunConfig {
@@ -495,7 +495,7 @@ fn run_backends(run: &ObjectRun<'_>) -> Result<(), Failure> {
     let verified = if !run.verify {
         Err("not verified (--no-verify)".to_string())
     } else {
-        match crate::verify::rejection(run.file, &prog.name)? {
+        match crate::verify::rejection(&defs.object, &prog.name)? {
             None => Ok(()),
             Some(_) => Err(format!(
                 "the verifier rejected `{}` (`waggle verify` says why)",

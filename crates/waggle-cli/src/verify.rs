@@ -168,10 +168,10 @@ fn listing(p: &waggle_object::ProgramDef, facts: &Facts, level: u8) -> String {
     out
 }
 
-/// Verifies `name` of the object at `path` before it runs; the error holds
-/// the rendered diagnostic.
-pub fn check_before_run(path: &std::path::Path, name: &str) -> Result<(), Failure> {
-    match rejection(path, name)? {
+/// Verifies program `name` of an already loaded `object` before it runs; the
+/// error holds the rendered diagnostic.
+pub fn check_before_run(object: &Object, name: &str) -> Result<(), Failure> {
+    match rejection(object, name)? {
         None => Ok(()),
         Some(text) => Err(Failure::Program(format!(
             "the verifier rejected `{name}` (run with --no-verify to run it in checked mode anyway):\n{text}"
@@ -179,18 +179,15 @@ pub fn check_before_run(path: &std::path::Path, name: &str) -> Result<(), Failur
     }
 }
 
-/// Verifies `name` of the object at `path`: `None` when the verifier
-/// accepts it, else the rendered diagnostic.
-pub fn rejection(path: &std::path::Path, name: &str) -> Result<Option<String>, Failure> {
-    let data = std::fs::read(path)
-        .map_err(|e| Failure::BadInput(format!("cannot read {}: {e}", path.display())))?;
-    let obj = Object::parse(&path.display().to_string(), &data).map_err(Failure::bad_input)?;
-    let prog = obj
+/// The rendered diagnostic when the verifier rejects program `name` of
+/// `object`, `None` when it accepts it.
+pub fn rejection(object: &Object, name: &str) -> Result<Option<String>, Failure> {
+    let prog = object
         .programs
         .iter()
         .find(|p| p.name == name)
         .ok_or_else(|| Failure::BadInput(format!("no program `{name}`")))?;
-    Ok(verify(prog, &obj.maps, &VerifyOptions::default())
+    Ok(verify(prog, &object.maps, &VerifyOptions::default())
         .err()
         .map(|e| e.render()))
 }
