@@ -2956,20 +2956,7 @@ impl<'a> Verifier<'a> {
             if let Arg::Size { .. } = arg {
                 continue; // checked with its memory argument
             }
-            let v = match st.cur().regs[r.index()] {
-                Val::NotInit => {
-                    return Err(self.with_regs(
-                        failure(
-                            ErrorKind::UninitRegister,
-                            format!("argument {} of {name} (r{}) is not set", k + 1, r.num()),
-                            "helper arguments are passed in r1-r5, which must be written before the call",
-                        ),
-                        st,
-                        &[r],
-                    ))
-                }
-                _ => self.read(st, r)?,
-            };
+            let v = self.helper_arg(st, r, &name, k)?;
             let wrong = |this: &Self, what: &str| {
                 this.with_regs(
                     failure(
@@ -3215,6 +3202,23 @@ impl<'a> Verifier<'a> {
         Ok(true)
     }
 
+    /// Helper argument `k` (in `r`), which must have been written: a helper
+    /// argument left unset gets its own message, naming the helper.
+    fn helper_arg(&self, st: &State, r: IReg, name: &str, k: usize) -> Res<Val> {
+        if let Val::NotInit = st.cur().regs[r.index()] {
+            return Err(self.with_regs(
+                failure(
+                    ErrorKind::UninitRegister,
+                    format!("argument {} of {name} (r{}) is not set", k + 1, r.num()),
+                    "helper arguments are passed in r1-r5, which must be written before the call",
+                ),
+                st,
+                &[r],
+            ));
+        }
+        self.read(st, r)
+    }
+
     /// A size argument: returns its bounds.
     fn helper_size(
         &self,
@@ -3224,18 +3228,7 @@ impl<'a> Verifier<'a> {
         name: &str,
         k: usize,
     ) -> Res<(u64, u64)> {
-        let v = match st.cur().regs[r.index()] {
-            Val::NotInit => return Err(self.with_regs(
-                failure(
-                    ErrorKind::UninitRegister,
-                    format!("argument {} of {name} (r{}) is not set", k + 1, r.num()),
-                    "helper arguments are passed in r1-r5, which must be written before the call",
-                ),
-                st,
-                &[r],
-            )),
-            _ => self.read(st, r)?,
-        };
+        let v = self.helper_arg(st, r, name, k)?;
         let Val::Scalar { val, .. } = v else {
             return Err(self.with_regs(
                 failure(
