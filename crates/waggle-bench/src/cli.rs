@@ -109,6 +109,12 @@ pub fn main<I: IntoIterator<Item = String>>(args: I) -> ExitCode {
     let output = report
         .map_err(|e| e.to_string())
         .and_then(|r| render(&r, options.format).map_err(|e| format!("cannot write JSON: {e}")));
+    crate::cli::finish(output)
+}
+
+/// Prints a benchmark's rendered report, or its error; the process's exit
+/// code says which (both benchmark commands end this way).
+pub fn finish(output: Result<String, String>) -> ExitCode {
     match output {
         Ok(text) => {
             print!("{text}");

@@ -115,16 +115,7 @@ pub fn main<I: IntoIterator<Item = String>>(args: I) -> ExitCode {
     let output = run_suite_with_progress(&command.options, &mut |line| eprintln!("{line}"))
         .map_err(|e| e.to_string())
         .and_then(|r| render(&r, command.format).map_err(|e| format!("cannot write JSON: {e}")));
-    match output {
-        Ok(text) => {
-            print!("{text}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    crate::cli::finish(output)
 }
 
 #[cfg(test)]
