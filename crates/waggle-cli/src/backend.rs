@@ -112,7 +112,7 @@ impl Engine {
                         &TestRun {
                             data_in: packet,
                             ctx_in: None,
-                            repeat: 1,
+                            repeat: cfg.repeat.max(1),
                             data_out_capacity: packet.len() + 4096,
                         },
                     )

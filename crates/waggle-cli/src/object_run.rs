@@ -14,9 +14,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use waggle_maps::{PerfEventArray, RingBuf};
-use waggle_runtime::{
-    Engine, LoadOptions, LoadedObject, LoadedProgram, ProgramType, RunConfig, RunResult,
-};
+use waggle_runtime::{Engine, LoadOptions, LoadedObject, LoadedProgram, ProgramType, RunConfig};
 
 /// What to run and on what.
 pub struct ObjectRun<'a> {
@@ -240,6 +238,7 @@ pub fn main(run: ObjectRun<'_>) -> Result<(), Failure> {
     let engine = engine_for(&run, run.verify)?;
     let cfg = RunConfig {
         budget: run.budget,
+        repeat: u32::try_from(run.repeat.max(1)).unwrap_or(u32::MAX),
         ..RunConfig::default()
     };
     if let Some(pcap) = run.pcap {
@@ -250,33 +249,24 @@ pub fn main(run: ObjectRun<'_>) -> Result<(), Failure> {
     }
     let repeat = run.repeat.max(1);
     let data = run.data.map(read).transpose()?;
-    let ctx = run.ctx.map(read).transpose()?;
-    let mut total = Duration::ZERO;
-    let mut last: Option<RunResult> = None;
-    let mut trace = Vec::new();
-    for _ in 0..repeat {
-        // SAFETY (each run): `engine` is the checked interpreter, or the JIT
-        // for a program the verifier accepted above.
-        let result = match (&data, &ctx) {
-            (Some(data), _) => unsafe { obj.run_packet_with(prog, data, &cfg, engine) },
-            // Each run gets the context as the file holds it.
-            (None, Some(ctx)) => unsafe { obj.run_raw_with(prog, &mut ctx.clone(), &cfg, engine) },
-            (None, None) if prog.ctx == waggle_runtime::context::CtxKind::Raw => unsafe {
-                obj.run_raw_with(prog, &mut [], &cfg, engine)
-            },
-            (None, None) => {
-                return Err(Failure::BadInput(format!(
+    let mut ctx = run.ctx.map(read).transpose()?;
+    // SAFETY (each arm): `engine` is the checked interpreter, or the JIT for
+    // a program the verifier accepted above.
+    let result = match (&data, &mut ctx) {
+        (Some(data), _) => unsafe { obj.run_packet_with(prog, data, &cfg, engine) },
+        (None, Some(ctx)) => unsafe { obj.run_raw_with(prog, ctx, &cfg, engine) },
+        (None, None) if prog.ctx == waggle_runtime::context::CtxKind::Raw => unsafe {
+            obj.run_raw_with(prog, &mut [], &cfg, engine)
+        },
+        (None, None) => {
+            return Err(Failure::BadInput(format!(
                 "program `{}` is a {} program: give it a packet with --data FILE or --pcap FILE",
                 prog.name, prog.prog_type
             )))
-            }
         }
-        .map_err(|e| Failure::Program(e.to_string()))?;
-        total += result.duration;
-        trace.extend(result.trace.iter().cloned());
-        last = Some(result);
     }
-    let result = last.expect("at least one run");
+    .map_err(|e| Failure::Program(e.to_string()))?;
+    let trace = result.trace.clone();
     let report = SingleReport {
         program: &prog.name,
         section: &prog.section,
@@ -287,7 +277,7 @@ pub fn main(run: ObjectRun<'_>) -> Result<(), Failure> {
         jit_compile_us: compile_us(prog, result.engine),
         instructions: (result.engine != Engine::Jit).then_some(result.insns),
         runs: repeat,
-        mean_ns: total.as_nanos() / repeat as u128,
+        mean_ns: result.duration.as_nanos(),
         packet_out: result.packet.as_deref().map(hex),
         redirect: result.redirect.as_ref().map(|r| format!("{r:?}")),
         trace,
@@ -381,25 +371,20 @@ fn run_pcap(
     let (mut packets, mut written, mut runs) = (0u64, 0u64, 0u64);
     let mut total = Duration::ZERO;
     let mut trace = Vec::new();
-    let repeat = run.repeat.max(1);
+    let repeat = cfg.repeat.max(1);
     let mut ran = engine.for_program(prog);
     while let Some(packet) = reader.next_packet() {
         let packet = packet.map_err(|e| {
             Failure::BadInput(format!("{}: packet {}: {e}", input.display(), packets + 1))
         })?;
         packets += 1;
-        let mut result = None;
-        for _ in 0..repeat {
-            // SAFETY: `engine` is the checked interpreter, or the JIT for a
-            // program the verifier accepted.
-            let r = unsafe { obj.run_packet_with(prog, &packet.data, cfg, engine) }
-                .map_err(|e| Failure::Program(format!("packet {packets}: {e}")))?;
-            ran = r.engine;
-            total += r.duration;
-            runs += 1;
-            result = Some(r);
-        }
-        let result = result.expect("at least one run");
+        // SAFETY: `engine` is the checked interpreter, or the JIT for a
+        // program the verifier accepted.
+        let result = unsafe { obj.run_packet_with(prog, &packet.data, cfg, engine) }
+            .map_err(|e| Failure::Program(format!("packet {packets}: {e}")))?;
+        ran = result.engine;
+        total += result.duration * repeat;
+        runs += u64::from(repeat);
         trace.extend(result.trace.iter().cloned());
         let name = verdict_name(prog.prog_type, result.retval)
             .map_or_else(|| result.retval.to_string(), str::to_string);
@@ -529,6 +514,7 @@ fn run_backends(run: &ObjectRun<'_>) -> Result<(), Failure> {
     };
     let cfg = RunConfig {
         budget: run.budget,
+        repeat: u32::try_from(run.repeat.max(1)).unwrap_or(u32::MAX),
         ..RunConfig::default()
     };
     let mut differences = Vec::new();

@@ -30,7 +30,9 @@ pub struct Args {
     /// Object files: write the packets that pass (modified or not) to this pcap file.
     #[arg(long)]
     pcap_out: Option<PathBuf>,
-    /// Run this many times (per packet with --pcap) and report the mean time per run.
+    /// Run this many times (per packet with --pcap) and report the mean time
+    /// per run. As `repeat` in Linux's test run: each run sees the packet
+    /// and context the previous one left; the output is the last run's.
     #[arg(long, default_value_t = 1)]
     repeat: u64,
     /// Object files: print every map's contents after the run.

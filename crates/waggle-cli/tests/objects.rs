@@ -341,3 +341,35 @@ fn bad_objects_and_programs_exit_2_with_the_reason() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("give it a packet"));
 }
+
+/// `--repeat` runs as Linux's test run with `repeat` does: each run sees the
+/// packet the previous one left. `repeat_pop` strips one byte per run and
+/// returns the byte that is then first (the kernel gives the same: 3, a
+/// 61-byte packet from 3 on, `runs` = 3).
+#[test]
+fn repeated_runs_see_the_packet_the_previous_run_left() {
+    let data = tmp("seq.bin");
+    std::fs::write(&data, (0u8..64).collect::<Vec<_>>()).unwrap();
+    let data = data.to_str().unwrap();
+    for backend in ["interp", "jit"] {
+        let v = json(&waggle(&[
+            "run",
+            "crates/waggle-runtime/tests/data/objects/repeat_pop.bpf.o",
+            "--data",
+            data,
+            "--repeat",
+            "3",
+            "--backend",
+            backend,
+            "--dump-maps",
+            "--json",
+        ]));
+        assert_eq!(v["retval"], 3, "{backend}: {v:#}");
+        assert_eq!(v["runs"], 3, "{backend}");
+        let out = v["packet_out"].as_str().unwrap();
+        assert!(out.starts_with("03 04 05"), "{backend}: {out}");
+        assert_eq!(out.split(' ').count(), 61, "{backend}: {out}");
+        let runs = &v["maps"][0]["entries"][0]["value"];
+        assert_eq!(runs, "03 00 00 00 00 00 00 00", "{backend}: {v:#}");
+    }
+}

@@ -93,6 +93,13 @@ pub struct RunConfig {
     pub ifindex: u32,
     /// `rx_queue_index` of XDP programs.
     pub rx_queue: u32,
+    /// How many times to run the program, as `repeat` in Linux's
+    /// `BPF_PROG_TEST_RUN`: the packet, context and run environment are set
+    /// up once and every run sees what the previous one left (a packet it
+    /// rewrote, pointers `bpf_xdp_adjust_head` moved); the result is the
+    /// last run's, [`RunResult::duration`] the mean per run, and the trace
+    /// holds every run's lines. 0 counts as 1.
+    pub repeat: u32,
 }
 
 impl Default for RunConfig {
@@ -102,6 +109,7 @@ impl Default for RunConfig {
             cpu: None,
             ifindex: 1,
             rx_queue: 0,
+            repeat: 1,
         }
     }
 }
@@ -125,7 +133,8 @@ pub struct RunResult {
     pub trace: Vec<String>,
     /// Where the program redirected the packet, if it did.
     pub redirect: Option<Redirect>,
-    /// Wall time of the run itself.
+    /// Wall time of the run itself (the mean per run when
+    /// [`RunConfig::repeat`] is above 1); setup is not included.
     pub duration: Duration,
 }
 
@@ -272,7 +281,6 @@ impl LoadedObject {
         // Regions, in the order the run's region indices follow: 0 the
         // stack, 1 the context, 2 the packet, then global data.
         let ctx_writable = prog.ctx != CtxKind::Xdp;
-        let packet_region = Region::new(data, data_end - data, true);
         let packet_state = PacketState {
             kind: prog.ctx,
             ctx: ctx_addr,
@@ -281,46 +289,39 @@ impl LoadedObject {
             region: 2,
         };
         let mut env = self.env(cfg, Some(packet_state));
-        // SAFETY: `ctx` and `frame` live until the run ends; global-data
-        // values live as long as `self`.
-        let mut input = unsafe {
-            Input::empty()
-                .with_args([ctx_addr, 0, 0, 0, 0])
-                .with_packet(packet_region)
-        };
+        // Regions matter to the checked mode only (the packet's is region
+        // 2, as `PacketState::region` says, granted by `execute`).
+        let mut grants = Vec::new();
         if engine == Engine::Interp {
-            // Regions matter to the checked mode only (the packet's is
-            // region 2, as `PacketState::region` says).
-            // SAFETY: as above.
-            input = unsafe {
-                input
-                    .grant(Region::new(ctx_addr, size as u64, ctx_writable))
-                    .grant(packet_region)
-            };
-            for r in &self.static_regions {
-                // SAFETY: as above.
-                input = unsafe { input.grant(*r) };
-            }
+            grants.push(Region::new(ctx_addr, size as u64, ctx_writable));
+            grants.extend(&self.static_regions);
         }
-        // SAFETY: forwarded from the caller.
-        let result = unsafe { self.execute(prog, input.with_env(&mut env), cfg, engine, jit) };
+        let packet_of = || {
+            // SAFETY: `ctx` holds the packet pointers, kept inside `frame`
+            // by the helpers that move them.
+            let (start, end) = unsafe { packet_bounds(prog.ctx, ctx_addr) };
+            Region::new(start, end.saturating_sub(start), true)
+        };
+        // SAFETY: `ctx` and `frame` live until the run ends, global-data
+        // values as long as `self`; the rest is forwarded from the caller.
+        let result = unsafe {
+            self.execute(
+                prog,
+                [ctx_addr, 0, 0, 0, 0],
+                Some(&packet_of),
+                &grants,
+                &mut env,
+                cfg,
+                engine,
+                jit,
+            )
+        };
         crate::helpers::end_run(&mut env);
         let result = result?;
 
         // The packet as the program left it.
-        // SAFETY: `ctx` holds the packet pointers, kept inside `frame` by the
-        // helpers that move them.
-        let (start, end) = unsafe {
-            let p = ctx_addr as *const u8;
-            let (d, e) = match prog.ctx {
-                CtxKind::Xdp => (layout::XDP_DATA, layout::XDP_DATA_END),
-                _ => (layout::SKB_DATA, layout::SKB_DATA_END),
-            };
-            (
-                (p.add(d) as *const u64).read_unaligned(),
-                (p.add(e) as *const u64).read_unaligned(),
-            )
-        };
+        // SAFETY: as above.
+        let (start, end) = unsafe { packet_bounds(prog.ctx, ctx_addr) };
         let lo = (start.saturating_sub(buf) as usize).min(frame.len());
         let hi = (end.saturating_sub(buf) as usize).clamp(lo, frame.len());
         let mut out = frame[lo..hi].to_vec();
@@ -377,18 +378,14 @@ impl LoadedObject {
         let mut env = self.env(cfg, None);
         let region = Region::of_slice(ctx, true);
         let args = [if ctx.is_empty() { 0 } else { region.start }, 0, 0, 0, 0];
-        let mut input = Input::empty().with_args(args);
+        let mut grants = Vec::new();
         if engine == Engine::Interp {
-            // SAFETY: `ctx` is borrowed for the whole run; global data lives
-            // as long as `self`.
-            input = unsafe { input.grant(region) };
-            for r in &self.static_regions {
-                // SAFETY: as above.
-                input = unsafe { input.grant(*r) };
-            }
+            grants.push(region);
+            grants.extend(&self.static_regions);
         }
-        // SAFETY: forwarded from the caller.
-        let result = unsafe { self.execute(prog, input.with_env(&mut env), cfg, engine, jit) };
+        // SAFETY: `ctx` is borrowed for the whole run, global data lives as
+        // long as `self`; the rest is forwarded from the caller.
+        let result = unsafe { self.execute(prog, args, None, &grants, &mut env, cfg, engine, jit) };
         crate::helpers::end_run(&mut env);
         let result = result?;
         Ok(RunResult {
@@ -416,37 +413,70 @@ impl LoadedObject {
         })
     }
 
-    /// Runs `prog` on `input` with `engine` (`jit` is its compiled code when
-    /// `engine` is the JIT).
+    /// Runs `prog` [`RunConfig::repeat`] times with `engine` (`jit` is its
+    /// compiled code when `engine` is the JIT): `r1`..`r5` from `args`, the
+    /// packet of each run from `packet` (read anew before each run, since a
+    /// run may move the packet's bounds), and in checked mode `grants` as
+    /// the run's regions after the packet. Times the runs only.
     ///
     /// # Safety
-    /// As for [`LoadedObject::run_packet_with`].
+    /// As for [`LoadedObject::run_packet_with`]; `grants` and the packet
+    /// stay valid until the runs end.
+    #[allow(clippy::too_many_arguments)]
     unsafe fn execute(
         &self,
         prog: &LoadedProgram,
-        input: Input<'_>,
+        args: [u64; 5],
+        packet: Option<&dyn Fn() -> Region>,
+        grants: &[Region],
+        env: &mut RunEnv,
         cfg: &RunConfig,
         engine: Engine,
         jit: Option<&JitProgram>,
     ) -> Result<RunResult, RunError> {
         let opts = RunOptions { budget: cfg.budget };
+        let repeat = cfg.repeat.max(1);
         let start = Instant::now();
-        let out = match (engine, jit) {
-            (Engine::Jit, Some(jit)) => {
-                // SAFETY: the caller vouches that the verifier accepted the
-                // program.
-                unsafe { jit.run(input, &opts) }
+        let mut out = waggle_vm::Outcome { r0: 0, insns: 0 };
+        for _ in 0..repeat {
+            let mut input = Input::empty().with_args(args);
+            if let Some(packet) = packet {
+                let region = packet();
+                // SAFETY: forwarded from the caller. In checked mode the
+                // packet is region 2, after the stack and the context.
+                input = unsafe { input.with_packet(region) };
+                if engine == Engine::Interp {
+                    // SAFETY: as above.
+                    input = unsafe { input.grant(grants[0]).grant(region) };
+                    for r in &grants[1..] {
+                        // SAFETY: as above.
+                        input = unsafe { input.grant(*r) };
+                    }
+                }
+            } else {
+                for r in grants {
+                    // SAFETY: forwarded from the caller.
+                    input = unsafe { input.grant(*r) };
+                }
             }
-            (Engine::InterpUnchecked, _) => {
-                // SAFETY: as above.
-                unsafe { prog.program.run_unchecked(input, &opts) }
+            let input = input.with_env(env);
+            out = match (engine, jit) {
+                (Engine::Jit, Some(jit)) => {
+                    // SAFETY: the caller vouches that the verifier accepted
+                    // the program.
+                    unsafe { jit.run(input, &opts) }
+                }
+                (Engine::InterpUnchecked, _) => {
+                    // SAFETY: as above.
+                    unsafe { prog.program.run_unchecked(input, &opts) }
+                }
+                _ => prog.program.run_checked(input, &opts),
             }
-            _ => prog.program.run_checked(input, &opts),
+            .map_err(|error| RunError::Vm {
+                program: prog.name.clone(),
+                error,
+            })?;
         }
-        .map_err(|error| RunError::Vm {
-            program: prog.name.clone(),
-            error,
-        })?;
         Ok(RunResult {
             retval: out.r0,
             insns: out.insns,
@@ -454,7 +484,26 @@ impl LoadedObject {
             packet: None,
             trace: Vec::new(),
             redirect: None,
-            duration: start.elapsed(),
+            duration: start.elapsed() / repeat,
         })
+    }
+}
+
+/// The packet's start and end as the context of `kind` at `ctx` holds them.
+///
+/// # Safety
+/// `ctx` points at a live context of `kind` (XDP or skb).
+unsafe fn packet_bounds(kind: CtxKind, ctx: u64) -> (u64, u64) {
+    let (d, e) = match kind {
+        CtxKind::Xdp => (layout::XDP_DATA, layout::XDP_DATA_END),
+        _ => (layout::SKB_DATA, layout::SKB_DATA_END),
+    };
+    let p = ctx as *const u8;
+    // SAFETY: both fields lie inside the context.
+    unsafe {
+        (
+            (p.add(d) as *const u64).read_unaligned(),
+            (p.add(e) as *const u64).read_unaligned(),
+        )
     }
 }
