@@ -112,6 +112,7 @@ impl std::fmt::Debug for Input<'_> {
 }
 
 impl Default for Input<'_> {
+    #[inline]
     fn default() -> Self {
         Input {
             args: [0; 5],
@@ -126,6 +127,7 @@ impl Default for Input<'_> {
 
 impl<'a> Input<'a> {
     /// No arguments and no memory beyond the stack.
+    #[inline]
     pub fn empty() -> Input<'static> {
         Input::default()
     }
@@ -133,6 +135,7 @@ impl<'a> Input<'a> {
     /// The bpf_conformance convention: `r1` points at `mem`, `r2` holds its
     /// length, and `mem` is also the packet of LD_ABS/LD_IND. An empty `mem`
     /// gives `r1 = r2 = 0`.
+    #[inline]
     pub fn memory(mem: &'a mut [u8]) -> Input<'a> {
         let region = Region::of_slice(mem, true);
         let mut input = Input::default();
@@ -146,12 +149,14 @@ impl<'a> Input<'a> {
     }
 
     /// Hands `env` to the run's helpers (see [`HelperContext::env`]).
+    #[inline]
     pub fn with_env(mut self, env: &'a mut dyn Any) -> Input<'a> {
         self.env = Some(env);
         self
     }
 
     /// Sets argument registers `r1`..`r5`.
+    #[inline]
     pub fn with_args(mut self, args: [u64; 5]) -> Input<'a> {
         self.args = args;
         self
@@ -162,6 +167,7 @@ impl<'a> Input<'a> {
     /// # Safety
     /// The memory must stay valid, and if writable not otherwise accessed,
     /// until the run ends.
+    #[inline]
     pub unsafe fn grant(mut self, region: Region) -> Input<'a> {
         self.granted.push(region);
         self
@@ -171,23 +177,27 @@ impl<'a> Input<'a> {
     ///
     /// # Safety
     /// As for [`Input::grant`].
+    #[inline]
     pub unsafe fn with_packet(mut self, packet: Region) -> Input<'a> {
         self.packet = Some(packet);
         self
     }
 
     /// The argument registers `r1`..`r5` (for other execution engines).
+    #[inline]
     pub fn args(&self) -> [u64; 5] {
         self.args
     }
 
     /// The packet LD_ABS/LD_IND read, if any (for other execution engines).
+    #[inline]
     pub fn packet(&self) -> Option<Region> {
         self.packet
     }
 
     /// The environment handed to helpers, if any (for other execution
     /// engines, which pass it on to [`HelperContext`]s).
+    #[inline]
     pub fn env_mut(&mut self) -> Option<&mut dyn Any> {
         self.env.as_deref_mut()
     }
