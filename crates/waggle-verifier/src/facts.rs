@@ -8,7 +8,9 @@
 //! that rewrites the program (the runtime's context rewrite) must map them
 //! through its own rewrite.
 
+use crate::taint::{self, Seed};
 use serde::{Deserialize, Serialize};
+use waggle_analysis::cfg::Cfg;
 use waggle_isa::Reg;
 
 /// What is known of one register an instruction reads, on every execution.
@@ -143,6 +145,18 @@ pub struct InsnFacts {
 /// that went into one region kind on every visit goes there in every run —
 /// and, since every visit checked it, within bounds. An instruction never
 /// visited is never executed.
+///
+/// Except for numbers in imprecise places: pruning compares a register or
+/// stack slot whose number reaches no decision only by type, so the pruned
+/// execution may carry there (and into whatever is computed from it) a
+/// number no visit saw. [`crate::taint`] follows those places from every
+/// pruning through the control-flow graph; register facts of what they may
+/// reach are dropped (but for structural zero-extension). Access facts need
+/// no such care: pointers are always compared by inclusion (kind, fixed
+/// offset, variable offset and packet range covered, ids mapped
+/// consistently), never as imprecise, so the pruned execution's pointer is
+/// one the covering state described, and the region and bounds proven on
+/// its visits hold.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Facts {
     /// By slot index: `None` for the second slot of an `LD_IMM64` and for
@@ -201,6 +215,8 @@ impl Facts {
 /// Collects facts during exploration, by instruction index.
 pub(crate) struct FactsBuilder {
     acc: Vec<Acc>,
+    /// What each pruning let differ (see [`crate::taint`]).
+    seeds: Vec<Seed>,
 }
 
 #[derive(Clone, Default)]
@@ -214,6 +230,7 @@ impl FactsBuilder {
     pub(crate) fn new(n: usize) -> FactsBuilder {
         FactsBuilder {
             acc: vec![Acc::default(); n],
+            seeds: Vec::new(),
         }
     }
 
@@ -242,12 +259,38 @@ impl FactsBuilder {
         };
     }
 
-    /// The facts by slot, given each instruction's slot.
-    pub(crate) fn finish(self, pcs: &[usize], slots: usize) -> Facts {
+    /// A pruning let the places of `seed` hold numbers no visit saw.
+    pub(crate) fn pruned(&mut self, seed: Seed) {
+        self.seeds.push(seed);
+    }
+
+    /// The facts by slot (`slots` of them). Register facts of a register a
+    /// pruning's imprecise places may flow into are dropped, but for a
+    /// zero-extension every path establishes structurally.
+    pub(crate) fn finish(self, cfg: &Cfg, slots: usize) -> Facts {
+        let stack_access: Vec<bool> = self
+            .acc
+            .iter()
+            .map(|a| matches!(a.access, Some(Region::Stack | Region::Mixed)))
+            .collect();
+        let tainted = taint::tainted_regs(cfg, &self.seeds, &stack_access);
+        let zext = if self.seeds.is_empty() {
+            Vec::new()
+        } else {
+            taint::structural_zext(cfg)
+        };
         let mut insns = vec![None; slots];
         let mut unreachable = Vec::new();
-        for (a, &pc) in self.acc.into_iter().zip(pcs) {
+        for (i, (mut a, &pc)) in self.acc.into_iter().zip(&cfg.pcs).enumerate() {
             if a.visited {
+                for (r, fact) in &mut a.regs {
+                    if *r < 10 && tainted[i] & (1 << *r) != 0 {
+                        *fact = RegFact {
+                            constant: None,
+                            zext32: fact.zext32 && zext[i] & (1 << *r) != 0,
+                        };
+                    }
+                }
                 insns[pc] = Some(InsnFacts {
                     regs: a.regs,
                     access: a.access.map(|region| AccessFact { region }),

@@ -94,6 +94,7 @@ mod helpers;
 mod liveness;
 mod scalar;
 mod state;
+mod taint;
 mod tnum;
 mod verifier;
 

@@ -559,6 +559,66 @@ pub fn state_covers(old: &State, cur: &State, live: &[FrameLive], exact: bool) -
     true
 }
 
+/// After `state_covers(old, cur, live, false)` held: for each frame, the
+/// registers and stack slots (as `(regs, slots)` masks) where it held only
+/// because the place is imprecise — `cur` may hold a number outside `old`'s,
+/// or `old`'s number is linked to copies `cur`'s is not — together with
+/// every copy, in any frame, of such a linked `old` number (a comparison of
+/// one refines them all). Executions of `cur` follow `old`'s explored paths
+/// with other numbers there (see `crate::taint`).
+pub fn imprecise_differences(old: &State, cur: &State, live: &[FrameLive]) -> Vec<(u16, u64)> {
+    let mut out = vec![(0u16, 0u64); old.frames.len()];
+    let mut ids = Vec::new();
+    let differs = |o: &Val, c: &Val, ids: &mut Vec<u32>| match (o, c) {
+        (Val::Scalar { val: a, id }, Val::Scalar { val: b, .. }) => {
+            if *id != 0 {
+                ids.push(*id);
+            }
+            *id != 0 || !a.contains(b)
+        }
+        _ => false,
+    };
+    for (k, ((fo, fc), mask)) in old.frames.iter().zip(&cur.frames).zip(live).enumerate() {
+        for r in 0..10 {
+            let b = 1u16 << r;
+            if mask.regs & b != 0
+                && mask.precise_regs & b == 0
+                && differs(&fo.regs[r], &fc.regs[r], &mut ids)
+            {
+                out[k].0 |= b;
+            }
+        }
+        for i in 0..fo.stack.len().max(fc.stack.len()).min(64) {
+            let b = 1u64 << i;
+            let (o, c) = (fo.slot(i), fc.slot(i));
+            if mask.slots & b != 0
+                && mask.precise_slots & b == 0
+                && o.is_full_spill()
+                && c.is_full_spill()
+                && differs(&o.spill, &c.spill, &mut ids)
+            {
+                out[k].1 |= b;
+            }
+        }
+    }
+    if !ids.is_empty() {
+        let linked = |v: &Val| matches!(v, Val::Scalar { id, .. } if *id != 0 && ids.contains(id));
+        for (k, f) in old.frames.iter().enumerate() {
+            for r in 0..10 {
+                if linked(&f.regs[r]) {
+                    out[k].0 |= 1 << r;
+                }
+            }
+            for (i, s) in f.stack.iter().enumerate().take(64) {
+                if linked(&s.spill) {
+                    out[k].1 |= 1 << i;
+                }
+            }
+        }
+    }
+    out
+}
+
 /// A live register whose number does not matter: a scalar covers any
 /// scalar (its range and links are ignored); anything else as
 /// [`reg_covers`].

@@ -8,6 +8,7 @@ use crate::helpers::{self, map_type, Arg, Ret};
 use crate::liveness;
 use crate::scalar::{self, Scalar};
 use crate::state::*;
+use crate::taint::Seed;
 use crate::tnum::Tnum;
 use std::collections::HashSet;
 use std::rc::Rc;
@@ -131,20 +132,11 @@ fn verify_inner(
     let mut v = Verifier::new(prog, maps, opts, cfg);
     if with_facts {
         v.facts = Some(FactsBuilder::new(v.cfg.len()));
-        // Facts say what every visit of an instruction saw; pruning on
-        // imprecise scalars skips visits whose (imprecise) numbers differ
-        // from the explored ones, so facts need every number precise.
-        for p in &mut v.precise {
-            *p = (u16::MAX, u64::MAX);
-        }
     }
     v.check_structure()?;
     v.run()?;
     v.check_stack_chains()?;
-    let facts = v
-        .facts
-        .take()
-        .map(|f| f.finish(&v.cfg.pcs, prog.insns.len()));
+    let facts = v.facts.take().map(|f| f.finish(&v.cfg, prog.insns.len()));
     Ok((
         VerifyStats {
             insns_processed: v.processed,
@@ -174,6 +166,32 @@ fn record_facts(facts: &mut FactsBuilder, i: usize, insn: &Insn, st: &State) {
         _ => None,
     });
     facts.visit(i, read, access);
+}
+
+/// A pruning at instruction `i` for the facts: the places where the pruned
+/// state `cur` may hold numbers the explored state `old` did not (imprecise
+/// ones), as seeds of `crate::taint`. A caller frame's places matter from
+/// where it resumes: after the call, or at a callback's helper call.
+fn note_pruning(facts: &mut FactsBuilder, old: &State, cur: &State, masks: &[FrameLive], i: usize) {
+    let diff = imprecise_differences(old, cur, masks);
+    let last = cur.frames.len() - 1;
+    for (k, &(regs, slots)) in diff.iter().enumerate() {
+        if regs == 0 && slots == 0 {
+            continue;
+        }
+        let insn = if k == last {
+            i
+        } else {
+            let callee = &cur.frames[k + 1];
+            callee.callsite as usize + usize::from(!callee.callback)
+        };
+        facts.pruned(Seed {
+            insn,
+            regs,
+            slots,
+            other_stack: k != last && slots != 0,
+        });
+    }
 }
 
 fn reg_fact(v: &Val) -> RegFact {
@@ -845,6 +863,9 @@ impl<'a> Verifier<'a> {
                 }
                 if state_covers(&s.state, &w.state, &masks, false) {
                     s.hits += 1;
+                    if let Some(facts) = &mut self.facts {
+                        note_pruning(facts, &s.state, &w.state, &masks, i);
+                    }
                     return Ok(true);
                 }
                 latest = Some(k);
@@ -875,6 +896,9 @@ impl<'a> Verifier<'a> {
             }
             if state_covers(&s.state, &w.state, &masks, false) {
                 s.hits += 1;
+                if let Some(facts) = &mut self.facts {
+                    note_pruning(facts, &s.state, &w.state, &masks, i);
+                }
                 return Ok(true);
             }
             s.misses += 1;

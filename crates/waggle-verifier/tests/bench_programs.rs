@@ -4,7 +4,7 @@
 
 use std::path::Path;
 use waggle_object::Object;
-use waggle_verifier::{verify, VerifyOptions};
+use waggle_verifier::{verify, verify_with_facts, VerifyOptions};
 
 fn verify_bench(name: &str) -> u64 {
     let file = format!("{name}.bpf.o");
@@ -27,4 +27,24 @@ fn verify_bench(name: &str) -> u64 {
 fn histogram_verifies() {
     let n = verify_bench("histogram");
     assert!(n < 1_000_000, "{n}");
+}
+
+/// `verify_with_facts` (what `waggle verify` and `waggle run` use) prunes as
+/// `verify` does: facts give up what pruning let differ instead.
+#[test]
+fn histogram_verifies_with_facts() {
+    let file = "histogram.bpf.o";
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../crates/waggle-bench/programs/c")
+        .join(file);
+    let data = std::fs::read(&path).unwrap();
+    let obj = Object::parse(file, &data).unwrap();
+    let prog = obj
+        .programs
+        .iter()
+        .find(|p| p.name == "xdp_histogram")
+        .unwrap();
+    let (stats, _) = verify_with_facts(prog, &obj.maps, &VerifyOptions::default())
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(stats.insns_processed, verify_bench("histogram"));
 }

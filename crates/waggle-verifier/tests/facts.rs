@@ -237,6 +237,35 @@ fn dead_code_and_joins() {
 }
 
 #[test]
+fn no_facts_about_numbers_pruning_let_differ() {
+    // At slot 4, the join, r6 is 7 on the path explored first and 5 on the
+    // other; r6 is only returned, so it is imprecise and the second path is
+    // pruned there without its 5 ever being visited. Claiming the constant 7
+    // would be false on that path: r6 and the r0 copied from it get no
+    // constant, only the zero-extension both moves of small constants give.
+    let p = program(
+        "call 7
+         mov %r6, 5
+         jgt %r0, 100, +1
+         mov %r6, 7
+         mov %r0, %r6
+         exit",
+        ProgramType::Kprobe,
+    );
+    let (stats, f) = verify_with_facts(&p, &[], &VerifyOptions::default()).unwrap();
+    let plain = verify(&p, &[], &VerifyOptions::default()).unwrap();
+    assert_eq!(stats.insns_processed, plain.insns_processed, "same pruning");
+    assert_eq!(
+        stats.insns_processed, 7,
+        "the second path is pruned at slot 4"
+    );
+    assert_eq!(f.register(4, Reg::R6), ZEXT);
+    assert_eq!(f.register(5, Reg::R0), ZEXT);
+    // Before the join, the constant holds.
+    assert_eq!(f.register(2, Reg::R0).constant, None);
+}
+
+#[test]
 fn facts_serialise() {
     let f = facts_of("xdp_lb.bpf.o", "xdp_lb");
     let json = serde_json::to_string(&f).unwrap();
