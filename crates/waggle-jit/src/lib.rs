@@ -19,6 +19,9 @@
 //!   `callx`, faults), which give helpers a
 //!   [`HelperContext`](waggle_vm::HelperContext) and run callbacks as
 //!   compiled code.
+//! - `maps.rs`: map helper calls compiled without the helper (array lookups
+//!   inlined, other map operations called directly) on maps the caller
+//!   describes with [`MapAccess`].
 //! - `program.rs`: [`JitProgram`], module set-up and code memory.
 //!
 //! ```
@@ -39,7 +42,9 @@ mod alu;
 mod frames;
 mod functions;
 mod helpers;
+mod maps;
 mod program;
 mod translate;
 
+pub use maps::{DeleteFn, Lookup, LookupFn, MapAccess, MapCallSites, UpdateFn};
 pub use program::{JitError, JitProgram};

@@ -2,6 +2,7 @@
 
 use crate::frames::{run_function, JitFn, Stack};
 use crate::functions::{Functions, Layout};
+use crate::maps::{MapAccess, MapCallSites, MapTable};
 use crate::translate::{bpf_signature, translate, ProgramFacts};
 use cranelift_codegen::ir::UserFuncName;
 use cranelift_codegen::isa::OwnedTargetIsa;
@@ -9,11 +10,12 @@ use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::FunctionBuilderContext;
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{default_libcall_names, FuncId, Linkage, Module};
+use std::any::Any;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use thiserror::Error;
-use waggle_isa::{decode_program, CallTarget, Insn};
+use waggle_isa::{decode_program, CallTarget, Insn, LdImm64};
 use waggle_vm::helpers::Helper;
 use waggle_vm::{
     HelperRegistry, Input, Outcome, PrepareError, Program, RunError, RunOptions, MAX_CALL_FRAMES,
@@ -51,6 +53,10 @@ pub struct JitProgram {
     /// Owns the code pages; frees them when the program is dropped.
     #[allow(dead_code)]
     code: CodeMemory,
+    /// Keeps alive the maps compiled code reaches without helpers.
+    #[allow(dead_code)]
+    maps: Box<[Box<dyn Any + Send + Sync>]>,
+    map_call_sites: MapCallSites,
     compile_time: Duration,
     code_size: usize,
 }
@@ -122,9 +128,22 @@ impl JitProgram {
 
     /// Compiles decoded instructions, each with its slot index, as
     /// [`waggle_vm::Program::new`] takes them; fails on what that refuses.
+    /// Every helper call goes through the registry.
     pub fn new(
         insns: &[(usize, Insn)],
         registry: Arc<HelperRegistry>,
+    ) -> Result<JitProgram, JitError> {
+        JitProgram::with_maps(insns, registry, &|_| None)
+    }
+
+    /// As [`JitProgram::new`], with map helper calls on known maps compiled
+    /// without the helper (see [`MapAccess`]): `maps` is asked about every
+    /// 64-bit constant the program loads with LD_IMM64 and describes those
+    /// that are map addresses. The compiled program keeps their keepalives.
+    pub fn with_maps(
+        insns: &[(usize, Insn)],
+        registry: Arc<HelperRegistry>,
+        maps: &dyn Fn(u64) -> Option<MapAccess>,
     ) -> Result<JitProgram, JitError> {
         let started = Instant::now();
         let program = Program::new(insns, registry.clone())?;
@@ -181,9 +200,18 @@ impl JitProgram {
                 .position(entry)
                 .is_some_and(|p| functions.list[p].may_stop)
         };
+        let constants = insns.iter().filter_map(|(_, insn)| match insn {
+            Insn::LdImm64 {
+                value: LdImm64::Imm(v),
+                ..
+            } => Some(*v),
+            _ => None,
+        });
+        let maps = MapTable::resolve(constants, maps);
         let facts = ProgramFacts {
             layout: &layout,
             helper_slot: &helper_slot,
+            maps: &maps,
             check_depth: functions.check_depth,
             may_stop: &may_stop,
             call_conv,
@@ -192,6 +220,7 @@ impl JitProgram {
         let mut ctx = module.make_context();
         let mut fctx = FunctionBuilderContext::new();
         let mut code_size = 0;
+        let mut map_call_sites = MapCallSites::default();
         for (f, &id) in functions.list.iter().zip(&ids) {
             let pc = layout.slot(f.entry);
             ctx.func.signature = sig.clone();
@@ -202,12 +231,13 @@ impl JitProgram {
                     callees.insert(callee, module.declare_func_in_func(ids[p], &mut ctx.func));
                 }
             }
-            translate(&mut ctx.func, &mut fctx, &facts, f, &callees).map_err(|e| {
-                JitError::Codegen {
-                    pc: e.pc,
-                    message: format!("cannot translate {}", e.what),
-                }
-            })?;
+            map_call_sites +=
+                translate(&mut ctx.func, &mut fctx, &facts, f, &callees).map_err(|e| {
+                    JitError::Codegen {
+                        pc: e.pc,
+                        message: format!("cannot translate {}", e.what),
+                    }
+                })?;
             module.define_function(id, &mut ctx).map_err(|e| {
                 let message = match e {
                     cranelift_module::ModuleError::Compilation(err) => {
@@ -249,6 +279,8 @@ impl JitProgram {
                 frames: if has_calls { MAX_CALL_FRAMES } else { 1 },
             },
             code,
+            maps: maps.into_keepalives(),
+            map_call_sites,
             compile_time: started.elapsed(),
             code_size,
         })
@@ -269,7 +301,9 @@ impl JitProgram {
     /// # Safety
     /// As for [`waggle_vm::Program::run_unchecked`]: the program must only
     /// touch valid memory (its stack, the input's memory, what helpers hand
-    /// out), as the verifier proves. Nothing is checked.
+    /// out), as the verifier proves. Nothing is checked. The [`MapAccess`]
+    /// descriptions given to [`JitProgram::with_maps`] must be right (see
+    /// there).
     pub unsafe fn run(&self, mut input: Input<'_>, opts: &RunOptions) -> Result<Outcome, RunError> {
         let mut stack = Stack::uninit();
         stack.zero_frames(self.compiled.frames);
@@ -303,6 +337,12 @@ impl JitProgram {
     /// The program as the interpreter runs it, for side-by-side runs.
     pub fn interpreter_program(&self) -> &Program {
         &self.compiled.program
+    }
+
+    /// What became of the program's map helper calls: inlined, called
+    /// directly, or left to the helper.
+    pub fn map_call_sites(&self) -> MapCallSites {
+        self.map_call_sites
     }
 
     /// Bytes of native code, all functions together.

@@ -8,10 +8,13 @@
 //! (division by zero, `MIN / -1`) the divisor is replaced by a harmless one
 //! and the BPF result selected afterwards (see [`crate::alu`]).
 
+mod map_calls;
+
 use crate::alu;
 use crate::frames::offsets;
 use crate::functions::{Function, Index, Layout};
 use crate::helpers::{self, fault};
+use crate::maps::{MapCallSites, MapTable};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{I16, I32, I64, I8};
 use cranelift_codegen::ir::{
@@ -20,6 +23,7 @@ use cranelift_codegen::ir::{
 };
 use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
+use map_calls::KnownRegs;
 use std::collections::HashMap;
 use waggle_isa::{
     AluOp, AtomicOp, CallTarget, Insn, JmpCond, LdImm64, MemSize, Reg, Source, Width,
@@ -37,6 +41,8 @@ pub(crate) struct ProgramFacts<'a> {
     pub layout: &'a Layout<'a>,
     /// Table slot of each helper call instruction (by instruction index).
     pub helper_slot: &'a [u32],
+    /// The maps compiled code may reach without the map helpers.
+    pub maps: &'a MapTable,
     /// Whether local calls check the call depth (see
     /// [`crate::functions::Functions::check_depth`]).
     pub check_depth: bool,
@@ -70,14 +76,15 @@ pub(crate) struct Untranslatable {
 }
 
 /// Translates `f` into `func` (whose signature is already set), with
-/// `callees` the function references of its local calls, by entry.
+/// `callees` the function references of its local calls, by entry; returns
+/// what became of its map helper calls.
 pub(crate) fn translate(
     func: &mut cranelift_codegen::ir::Function,
     fctx: &mut FunctionBuilderContext,
     facts: &ProgramFacts<'_>,
     f: &Function,
     callees: &HashMap<Index, FuncRef>,
-) -> Result<(), Untranslatable> {
+) -> Result<MapCallSites, Untranslatable> {
     let mut b = FunctionBuilder::new(func, fctx);
     let regs: [Variable; Reg::COUNT] = std::array::from_fn(|_| b.declare_var(I64));
     let entry = b.create_block();
@@ -100,6 +107,8 @@ pub(crate) fn translate(
         helper: b.import_signature(signature(facts.call_conv, 7, true)),
         helper_by_id: b.import_signature(signature(facts.call_conv, 8, true)),
         fault: b.import_signature(signature(facts.call_conv, 3, false)),
+        map2: b.import_signature(signature(facts.call_conv, 2, true)),
+        map4: b.import_signature(signature(facts.call_conv, 4, true)),
     };
     let bail = b.create_block();
     b.set_cold_block(bail);
@@ -114,6 +123,8 @@ pub(crate) fn translate(
         sigs,
         callees,
         open: false,
+        known: KnownRegs::new(),
+        sites: MapCallSites::default(),
     };
     let first = t.block(f.entry);
     t.b.ins().jump(first, &[]);
@@ -125,8 +136,10 @@ pub(crate) fn translate(
             }
             t.b.switch_to_block(block);
             t.open = true;
+            t.known.forget_all();
         }
         t.insn(i)?;
+        t.known.step(facts.layout.insn(i));
     }
     if t.open {
         // The last instruction of the program falls through.
@@ -145,13 +158,16 @@ pub(crate) fn translate(
     t.b.ins().return_(&[zero]);
     t.b.seal_all_blocks();
     t.b.finalize(facts.frontend);
-    Ok(())
+    Ok(t.sites)
 }
 
 struct Signatures {
     helper: SigRef,
     helper_by_id: SigRef,
     fault: SigRef,
+    /// Direct map operations: (map, key) and (map, key, value, flags).
+    map2: SigRef,
+    map4: SigRef,
 }
 
 struct Translator<'a, 'b> {
@@ -171,6 +187,9 @@ struct Translator<'a, 'b> {
     callees: &'a HashMap<Index, FuncRef>,
     /// Whether the current block still needs a terminator.
     open: bool,
+    /// Constants in registers, to find the map a map helper call names.
+    known: KnownRegs,
+    sites: MapCallSites,
 }
 
 impl Translator<'_, '_> {
@@ -331,11 +350,14 @@ impl Translator<'_, '_> {
                 let off = self.b.ins().iadd_imm_s(base, imm as i64);
                 self.packet_load(size, off, pc);
             }
-            Insn::Call(CallTarget::Helper(_)) => {
-                let site = (pc as u64) << 32 | self.facts.helper_slot[i] as u64;
-                let site = self.b.ins().iconst(I64, site as i64);
-                let f = helpers::call_helper as *const () as usize;
-                self.call_rust(self.sigs.helper, f, &[site]);
+            Insn::Call(CallTarget::Helper(id)) => {
+                // Map helpers on a known map are compiled without the helper.
+                if !self.map_call(id) {
+                    let site = (pc as u64) << 32 | self.facts.helper_slot[i] as u64;
+                    let site = self.b.ins().iconst(I64, site as i64);
+                    let f = helpers::call_helper as *const () as usize;
+                    self.call_rust(self.sigs.helper, f, &[site]);
+                }
             }
             Insn::CallX { dst } => {
                 let pc = self.b.ins().iconst(I64, pc as i64);

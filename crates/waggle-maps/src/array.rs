@@ -15,6 +15,23 @@ use crate::{
 use std::any::Any;
 use std::ptr::NonNull;
 
+/// Where an array keeps its values, for code that computes value addresses
+/// itself instead of calling [`Map::lookup_ptr`] (a JIT inlining lookups).
+///
+/// The value of element `index` (below `max_entries`) for `cpu` (below
+/// `cpus`; always 0 for a plain array) is at `base + (index * cpus + cpu) *
+/// stride`, exactly the address `lookup_ptr` returns. The memory is the map's
+/// for its whole lifetime: the layout stays valid as long as the map lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArrayLayout {
+    pub base: NonNull<u8>,
+    pub max_entries: u32,
+    /// Copies of each element: the CPU slots of a per-CPU array, else 1.
+    pub cpus: u32,
+    /// Bytes between consecutive values: the value size rounded up to 8.
+    pub stride: usize,
+}
+
 pub struct ArrayMap {
     spec: MapSpec,
     percpu: bool,
@@ -71,6 +88,16 @@ impl ArrayMap {
             },
             values: Region::zeroed(bytes)?,
         })
+    }
+
+    /// Where the values are (see [`ArrayLayout`]).
+    pub fn layout(&self) -> ArrayLayout {
+        ArrayLayout {
+            base: self.values.start(),
+            max_entries: self.spec.max_entries,
+            cpus: self.cpus,
+            stride: self.stride,
+        }
     }
 
     /// The value of element `index` for `cpu` (per-CPU) or the only copy.

@@ -82,7 +82,7 @@ pub use lock::{spin_lock, spin_unlock};
 mod region;
 
 mod array;
-pub use array::ArrayMap;
+pub use array::{ArrayLayout, ArrayMap};
 
 mod hash;
 pub use hash::HashMap;

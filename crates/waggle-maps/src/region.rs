@@ -50,6 +50,11 @@ impl Region {
         self.ptr.as_ptr()
     }
 
+    /// The first byte, as a non-null pointer (dangling for an empty region).
+    pub(crate) fn start(&self) -> NonNull<u8> {
+        self.ptr
+    }
+
     /// The address of byte `offset`, if `offset + size` fits in the region.
     pub(crate) fn at(&self, offset: usize, size: usize) -> Option<*mut u8> {
         let end = offset.checked_add(size)?;

@@ -37,6 +37,27 @@ fn program_pointers_are_stable_and_shared() {
 }
 
 #[test]
+fn layout_gives_the_addresses_lookups_return() {
+    for (t, cpus) in [(MapType::Array, 1), (MapType::PercpuArray, OPTS.cpus)] {
+        let m = make(&spec(t, 4, 12, 5));
+        let array = m.as_any().downcast_ref::<ArrayMap>().unwrap();
+        let layout = array.layout();
+        assert_eq!(
+            (layout.max_entries, layout.cpus, layout.stride),
+            (5, cpus, 16)
+        );
+        for index in 0..5u32 {
+            for cpu in 0..cpus {
+                let slot = (index * cpus + cpu) as usize;
+                let addr = layout.base.as_ptr() as usize + slot * layout.stride;
+                let found = m.lookup_ptr(&k32(index), cpu).unwrap();
+                assert_eq!(found.as_ptr() as usize, addr, "{t:?} [{index}] cpu {cpu}");
+            }
+        }
+    }
+}
+
+#[test]
 fn flags_and_errors() {
     let m = make(&spec(MapType::Array, 4, 8, 4));
     // Every element exists: BPF_NOEXIST always fails with EEXIST.

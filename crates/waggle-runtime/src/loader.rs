@@ -101,6 +101,9 @@ pub struct LoadedProgram {
     /// The program compiled by the JIT, on its first JIT run (or
     /// [`LoadedProgram::jit`]); a failure is kept too, so it is not retried.
     pub(crate) jit: OnceLock<Result<JitProgram, JitError>>,
+    /// The object's maps, for map helper calls the JIT compiles without
+    /// the helper.
+    jit_maps: Arc<helpers::JitMaps>,
 }
 
 impl LoadedProgram {
@@ -114,11 +117,16 @@ impl LoadedProgram {
     /// The program compiled to native code, compiling it on the first call
     /// (later calls, and JIT runs, reuse it). Compiling is safe; running the
     /// result is not (see [`LoadedObject::run_packet_with`]).
+    ///
+    /// Map helper calls on the object's maps are compiled without the
+    /// helper where the map type allows (array lookups inlined, other
+    /// operations called directly; see [`JitProgram::map_call_sites`]).
     pub fn jit(&self) -> Result<&JitProgram, JitError> {
         self.jit
             .get_or_init(|| {
                 let decoded = decode_slots(&self.insns).map_err(PrepareError::from)?;
-                JitProgram::new(&decoded, self.program.registry().clone())
+                let registry = self.program.registry().clone();
+                JitProgram::with_maps(&decoded, registry, &|addr| self.jit_maps.access(addr))
             })
             .as_ref()
             .map_err(Clone::clone)
@@ -220,6 +228,7 @@ impl LoadedObject {
         });
 
         let registry = Arc::new(helpers::registry());
+        let jit_maps = Arc::new(helpers::JitMaps::new(&maps, opts.cpus));
         let mut programs = Vec::with_capacity(object.programs.len());
         for def in &object.programs {
             let prog_err = |reason: ProgramError| LoadError::Program {
@@ -246,6 +255,7 @@ impl LoadedObject {
                 program: Arc::new(program),
                 tail_calls,
                 jit: OnceLock::new(),
+                jit_maps: jit_maps.clone(),
             });
         }
         *shared.programs.write().expect("program table lock") =

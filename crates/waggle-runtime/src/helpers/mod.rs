@@ -19,6 +19,7 @@
 mod control;
 mod csum;
 mod format;
+mod jit_maps;
 mod maps;
 mod misc;
 mod packet;
@@ -35,6 +36,7 @@ mod testutil;
 
 use crate::env::env;
 use crate::helper_names::helper_name;
+pub(crate) use jit_maps::JitMaps;
 use std::sync::Arc;
 use waggle_maps::{ArrayOfMaps, HashOfMaps, Map};
 use waggle_vm::helpers::BadPointer;
