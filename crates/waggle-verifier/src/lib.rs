@@ -92,6 +92,7 @@ mod error;
 mod facts;
 mod helpers;
 mod liveness;
+mod precision;
 mod scalar;
 mod state;
 mod taint;

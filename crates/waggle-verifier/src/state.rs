@@ -476,7 +476,7 @@ fn slot_covers(old: &Slot, cur: &Slot, ids: &mut IdMap) -> bool {
 /// stack slots (bit `k` of `slots`: slot `k`), and among them the ones whose
 /// numbers matter (`precise_regs`, `precise_slots`); a scalar in a live but
 /// imprecise place only has to be a scalar in both states (see
-/// `crate::liveness::precision`).
+/// `crate::precision`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FrameLive {
     pub regs: u16,

@@ -6,6 +6,7 @@ use crate::error::*;
 use crate::facts::{Facts, FactsBuilder, RegFact, Region};
 use crate::helpers::{self, map_type, Arg, Ret};
 use crate::liveness;
+use crate::precision::{self, Hist, Masks};
 use crate::scalar::{self, Scalar};
 use crate::state::*;
 use crate::taint::Seed;
@@ -307,6 +308,9 @@ struct Work {
     /// The path is back at a callback's callsite after the callback
     /// returned (the helper may call it again).
     from_callback: bool,
+    /// The instructions run since `node`'s state (for precision
+    /// backtracking).
+    hist: Vec<Hist>,
 }
 
 struct Stored {
@@ -320,9 +324,30 @@ struct Stored {
 /// still being explored. Only complete states (no paths left) may prune: an
 /// incomplete one is an ancestor of the current path, and matching it means
 /// a loop, not a proof.
+///
+/// It also keeps what precision backtracking needs: the instructions run
+/// from the parent's state to this one, and which places of this state hold
+/// numbers and which of them are precise (`crate::precision`).
 struct Node {
     parent: usize,
     branches: u32,
+    hist: Vec<Hist>,
+    /// By frame depth: scalar registers and stack slots of the state.
+    scalars: Vec<(u16, u64)>,
+    /// By frame depth: the precise ones among them.
+    precise: Vec<(u16, u64)>,
+}
+
+impl Node {
+    fn new(parent: usize) -> Node {
+        Node {
+            parent,
+            branches: 1,
+            hist: Vec::new(),
+            scalars: Vec::new(),
+            precise: Vec::new(),
+        }
+    }
 }
 
 const ROOT: usize = 0;
@@ -383,9 +408,9 @@ struct Verifier<'a> {
     live: Vec<u16>,
     /// Live stack slots of the current frame before each instruction.
     live_slots: Vec<u64>,
-    /// Precise registers and slots of the current frame before each
-    /// instruction (`liveness::precision`).
-    precise: Vec<(u16, u64)>,
+    /// Places whose numbers the instruction being run needs (see
+    /// `crate::precision`), marked once it ran.
+    pending: Option<Masks>,
     prune: Vec<bool>,
     explored: Vec<Vec<Stored>>,
     nodes: Vec<Node>,
@@ -423,7 +448,6 @@ impl<'a> Verifier<'a> {
         let n = cfg.len();
         let live = liveness::live_in(&cfg);
         let live_slots = liveness::live_slots_in(&cfg);
-        let precise = liveness::precision(&cfg);
         let mut prune = vec![false; n];
         for f in cfg.functions() {
             prune[f] = true;
@@ -455,13 +479,10 @@ impl<'a> Verifier<'a> {
             ctx: CtxKind::of(prog.prog_type),
             live,
             live_slots,
-            precise,
+            pending: None,
             prune,
             explored: (0..n).map(|_| Vec::new()).collect(),
-            nodes: vec![Node {
-                parent: ROOT,
-                branches: 1,
-            }],
+            nodes: vec![Node::new(ROOT)],
             work: Vec::new(),
             next_id: 1,
             processed: 0,
@@ -690,6 +711,7 @@ impl<'a> Verifier<'a> {
             node: ROOT,
             path: None,
             from_callback: false,
+            hist: Vec::new(),
         });
         while let Some(w) = self.work.pop() {
             self.run_path(w)?;
@@ -704,6 +726,8 @@ impl<'a> Verifier<'a> {
             if n.branches > 0 {
                 break;
             }
+            // No path will backtrack through it again.
+            n.hist = Vec::new();
             node = n.parent;
         }
     }
@@ -738,10 +762,15 @@ impl<'a> Verifier<'a> {
                 record_facts(facts, i, &self.cfg.insns[i], &w.state);
             }
             self.pc = self.cfg.pcs[i];
+            let entry = precision::entry(&self.cfg, i, &w.state);
             let step = match self.step(&mut w) {
                 Ok(s) => s,
                 Err(f) => return Err(self.locate(f, i, &w.path)),
             };
+            if let Some(m) = self.pending.take() {
+                self.mark_precise(&w.hist, w.node, m);
+            }
+            w.hist.push(entry);
             match step {
                 Step::Goto(j) => w.insn = j,
                 Step::Call(t) => {
@@ -763,6 +792,7 @@ impl<'a> Verifier<'a> {
                         node: w.node,
                         path: w.path.clone(),
                         from_callback: false,
+                        hist: w.hist.clone(),
                     });
                     w.state = callee;
                     w.path = extend(&w.path, self.pc, PathEvent::Call);
@@ -791,6 +821,7 @@ impl<'a> Verifier<'a> {
                                 node: w.node,
                                 path: extend(&w.path, self.pc, PathEvent::Taken),
                                 from_callback: false,
+                                hist: w.hist.clone(),
                             });
                             w.state = f;
                             w.path = extend(&w.path, self.pc, PathEvent::NotTaken);
@@ -814,7 +845,8 @@ impl<'a> Verifier<'a> {
         }
     }
 
-    /// Live register masks of each frame of `st` at instruction `i`.
+    /// Live register and stack masks of each frame of `st` at instruction
+    /// `i`, every place precise (see [`Self::precise_masks`]).
     fn live_masks(&self, st: &State, i: usize) -> Vec<FrameLive> {
         let mut masks = Vec::with_capacity(st.frames.len());
         for k in 0..st.frames.len() {
@@ -822,8 +854,8 @@ impl<'a> Verifier<'a> {
                 masks.push(FrameLive {
                     regs: self.live[i],
                     slots: self.live_slots[i],
-                    precise_regs: self.precise[i].0,
-                    precise_slots: self.precise[i].1,
+                    precise_regs: u16::MAX,
+                    precise_slots: u64::MAX,
                 });
             } else if st.frames[k + 1].callback {
                 // A callback returns to its callsite, which reads the
@@ -842,11 +874,96 @@ impl<'a> Verifier<'a> {
         masks
     }
 
+    /// `live` with the precision of the explored state of `node`: only the
+    /// places some path from it marked precise are compared as numbers.
+    fn precise_masks(&self, live: &[FrameLive], node: usize) -> Vec<FrameLive> {
+        let precise = &self.nodes[node].precise;
+        live.iter()
+            .enumerate()
+            .map(|(k, m)| {
+                let (r, s) = precise.get(k).copied().unwrap_or((u16::MAX, u64::MAX));
+                FrameLive {
+                    precise_regs: r,
+                    precise_slots: s,
+                    ..*m
+                }
+            })
+            .collect()
+    }
+
+    /// Marks precise, in the explored states the current path went through,
+    /// the places the places `m` (before the current instruction) depend
+    /// on. `hist`: the instructions since `node`'s state.
+    fn mark_precise(&mut self, hist: &[Hist], mut node: usize, mut m: Masks) {
+        if !precision::backtrack(&self.cfg, hist, &mut m) {
+            return self.mark_all(node);
+        }
+        while node != ROOT {
+            let n = &mut self.nodes[node];
+            let mut more = false;
+            for k in 0..m.len() {
+                let (sr, ss) = n.scalars.get(k).copied().unwrap_or((0, 0));
+                let (pr, ps) = n.precise.get(k).copied().unwrap_or((0, 0));
+                let (r, s) = (m[k].0 & sr, m[k].1 & ss);
+                if k < n.precise.len() {
+                    n.precise[k] = (pr | r, ps | s);
+                }
+                // What was precise already was followed further then.
+                m[k] = (r & !pr, s & !ps);
+                more |= m[k] != (0, 0);
+            }
+            if !more {
+                return;
+            }
+            let parent = n.parent;
+            let hist = std::mem::take(&mut n.hist);
+            let ok = precision::backtrack(&self.cfg, &hist, &mut m);
+            self.nodes[node].hist = hist;
+            if !ok {
+                return self.mark_all(parent);
+            }
+            node = parent;
+        }
+    }
+
+    /// Every number of `node`'s state and of its ancestors precise: what
+    /// backtracking cannot follow.
+    fn mark_all(&mut self, mut node: usize) {
+        while node != ROOT {
+            let n = &mut self.nodes[node];
+            if n.precise == n.scalars {
+                return;
+            }
+            n.precise = n.scalars.clone();
+            node = n.parent;
+        }
+    }
+
+    /// A number of register `r` of the current frame decides something at
+    /// the instruction being run.
+    fn need_reg(&mut self, st: &State, r: IReg) {
+        if r.index() < 10 && matches!(st.cur().regs[r.index()], Val::Scalar { .. }) {
+            let d = st.frames.len() - 1;
+            self.pending.get_or_insert(precision::NONE)[d].0 |= 1 << r.index();
+        }
+    }
+
+    /// A helper's number arguments: sizes, flags, constants it checks.
+    fn need_args(&mut self, st: &State, id: u32) {
+        let n = helpers::proto(id).map_or(5, |p| p.args.len());
+        for r in [IReg::R1, IReg::R2, IReg::R3, IReg::R4, IReg::R5]
+            .into_iter()
+            .take(n)
+        {
+            self.need_reg(st, r);
+        }
+    }
+
     /// Compares the state at a prune point with the explored ones: `true`
     /// when one covers it (the path needs no more work).
     fn visit(&mut self, w: &mut Work) -> Res<bool> {
         let i = w.insn;
-        let masks = self.live_masks(&w.state, i);
+        let live = self.live_masks(&w.state, i);
         let mut in_loop = false;
         let from_callback = std::mem::take(&mut w.from_callback);
         if from_callback {
@@ -854,37 +971,46 @@ impl<'a> Verifier<'a> {
             // calls the callback, so a state an earlier visit of this
             // callsite on this path covers needs no more work (that visit
             // explores both another call and the continuation). Otherwise
-            // widen it against that visit, so the loop converges.
-            let nodes = &self.nodes;
+            // widen it against that visit, so the loop converges. Those
+            // visits are still being explored, so their precision is not
+            // final: every live number is compared.
             let (mut latest, mut rounds) = (None, 0);
+            let mut covered = None;
             for (k, s) in self.explored[i].iter_mut().enumerate() {
-                if nodes[s.node].branches == 0 {
+                if self.nodes[s.node].branches == 0 {
                     continue;
                 }
-                if state_covers(&s.state, &w.state, &masks, false) {
+                if state_covers(&s.state, &w.state, &live, false) {
                     s.hits += 1;
-                    if let Some(facts) = &mut self.facts {
-                        note_pruning(facts, &s.state, &w.state, &masks, i);
-                    }
-                    return Ok(true);
+                    covered = Some(k);
+                    break;
                 }
                 latest = Some(k);
                 rounds += 1;
+            }
+            if covered.is_some() {
+                let mut m = precision::NONE;
+                for (k, l) in live.iter().enumerate() {
+                    m[k] = (l.regs & 0x3ff, l.slots);
+                }
+                self.mark_precise(&w.hist, w.node, m);
+                return Ok(true);
             }
             if let Some(k) = latest {
                 // Hulls first (a callback storing one of a few constants
                 // converges with them), unknown numbers after two rounds (a
                 // counter never would).
                 let hull = rounds <= 2;
-                widen(&self.explored[i][k].state, &mut w.state, &masks, hull);
+                widen(&self.explored[i][k].state, &mut w.state, &live, hull);
             }
         }
-        let nodes = &self.nodes;
-        for s in self.explored[i].iter_mut() {
-            if nodes[s.node].branches > 0 {
+        let mut pruned = None;
+        for k in 0..self.explored[i].len() {
+            let node = self.explored[i][k].node;
+            if self.nodes[node].branches > 0 {
                 // Still being explored, so an ancestor of this path.
                 in_loop = true;
-                if state_covers(&s.state, &w.state, &masks, true) {
+                if state_covers(&self.explored[i][k].state, &w.state, &live, true) {
                     return Err(failure(
                         ErrorKind::InfiniteLoop,
                         format!("infinite loop: this path comes back to instruction {} in the same state", self.cfg.pcs[i]),
@@ -894,15 +1020,29 @@ impl<'a> Verifier<'a> {
                 }
                 continue;
             }
+            let masks = self.precise_masks(&live, node);
+            let s = &mut self.explored[i][k];
             if state_covers(&s.state, &w.state, &masks, false) {
                 s.hits += 1;
                 if let Some(facts) = &mut self.facts {
                     note_pruning(facts, &s.state, &w.state, &masks, i);
                 }
-                return Ok(true);
+                pruned = Some(node);
+                break;
             }
             s.misses += 1;
         }
+        if let Some(node) = pruned {
+            // This path goes on as the explored one's paths did: the numbers
+            // they needed precise are needed here.
+            let mut m = precision::NONE;
+            for (k, (l, p)) in live.iter().zip(&self.nodes[node].precise).enumerate() {
+                m[k] = (l.regs & p.0 & 0x3ff, l.slots & p.1);
+            }
+            self.mark_precise(&w.hist, w.node, m);
+            return Ok(true);
+        }
+        let nodes = &self.nodes;
         let before = self.explored[i].len();
         let mut freed = 0;
         self.explored[i].retain(|s| {
@@ -924,10 +1064,11 @@ impl<'a> Verifier<'a> {
         }
         self.prev_jmps = self.jmps;
         self.prev_insns = self.processed;
-        self.nodes.push(Node {
-            parent: w.node,
-            branches: 1,
-        });
+        let mut node = Node::new(w.node);
+        node.hist = std::mem::take(&mut w.hist);
+        node.scalars = precision::scalars(&w.state);
+        node.precise = vec![(0, 0); w.state.frames.len()];
+        self.nodes.push(node);
         w.node = self.nodes.len() - 1;
         let state = w.state.clone();
         self.cur_bytes += state.bytes() + STORED_EXTRA;
@@ -1185,6 +1326,21 @@ impl<'a> Verifier<'a> {
                         return Err(e);
                     }
                 };
+                // A comparison decides something when the numbers' ranges
+                // rule out one side, or when a number is compared with a
+                // pointer (a NULL check); when both sides are explored, each
+                // has the refined numbers, which backtracking follows.
+                let src_reg = match src {
+                    Source::Reg(r) => Some(r),
+                    Source::Imm(_) => None,
+                };
+                let is_ptr = |r: IReg| matches!(state.cur().regs[r.index()], Val::Ptr(_));
+                if taken.is_none() || fall.is_none() || is_ptr(dst) || src_reg.is_some_and(is_ptr) {
+                    self.need_reg(&state, dst);
+                    if let Some(r) = src_reg {
+                        self.need_reg(&state, r);
+                    }
+                }
                 let (taken, fall) = (taken.map(|f| f(state.clone())), fall.map(|f| f(state)));
                 Ok(Step::Branch {
                     target,
@@ -1193,9 +1349,11 @@ impl<'a> Verifier<'a> {
                 })
             }
             Insn::Call(CallTarget::Helper(id)) if helpers::takes_callback(id as u32) => {
+                self.need_args(st, id as u32);
                 self.callback_call(st, i, id as u32)
             }
             Insn::Call(CallTarget::Helper(id)) => {
+                self.need_args(st, id as u32);
                 if self.helper_call(st, id as u32)? {
                     Ok(Step::Goto(next))
                 } else {
@@ -1327,6 +1485,13 @@ impl<'a> Verifier<'a> {
             Source::Reg(r) => vec![dst, r],
             Source::Imm(_) => vec![dst],
         };
+        // A number added to a pointer becomes its offset, checked at every
+        // access.
+        match (a, b, src) {
+            (Val::Ptr(_), Val::Scalar { .. }, Source::Reg(r)) => self.need_reg(st, r),
+            (Val::Scalar { .. }, Val::Ptr(_), _) => self.need_reg(st, dst),
+            _ => {}
+        }
         let v = match (a, b) {
             (Val::Scalar { val: x, .. }, Val::Scalar { val: y, .. }) => {
                 Val::scalar(x.alu(op, &y, width))
@@ -2900,6 +3065,7 @@ impl<'a> Verifier<'a> {
     /// A callback's `exit`: r0 must be 0 (continue) or 1 (stop), the
     /// references it acquired released; back to the helper call.
     fn callback_exit(&mut self, st: &mut State, r0: Val) -> Res<Step> {
+        self.need_reg(st, IReg::R0);
         let ok = matches!(r0, Val::Scalar { val, .. } if val.b64.umax <= 1);
         if !ok {
             return Err(self
@@ -3188,11 +3354,18 @@ impl<'a> Verifier<'a> {
                 // and the runtime make when a map is put in).
                 let sized = m & INNER_MAP == 0
                     || (d.map_type == map_type::ARRAY && d.flags & BPF_F_INNER_MAP == 0);
-                let never_null = id == 1
-                    && sized
-                    && matches!(d.map_type, map_type::ARRAY | map_type::PERCPU_ARRAY)
-                    && const_stack_key(st, key_arg, d.key_size)
-                        .is_some_and(|k| k < d.max_entries as u64);
+                let array = matches!(d.map_type, map_type::ARRAY | map_type::PERCPU_ARRAY);
+                let key = const_stack_key(st, key_arg, d.key_size);
+                if let (true, Some(_), Val::Ptr(p)) = (array, key, key_arg) {
+                    // The key's number decides whether the lookup can fail.
+                    if let PtrKind::Stack { frame } = p.kind {
+                        let off = p.var.const_value().unwrap_or(0) as i64;
+                        let (slot, _) = slot_byte(p.off as i64 + off);
+                        self.pending.get_or_insert(precision::NONE)[frame as usize].1 |= 1 << slot;
+                    }
+                }
+                let never_null =
+                    id == 1 && sized && array && key.is_some_and(|k| k < d.max_entries as u64);
                 let mut p = Ptr::new(PtrKind::MapValue {
                     map: m,
                     maybe_null: !never_null,
