@@ -125,6 +125,7 @@ pub(crate) fn translate(
         open: false,
         known: KnownRegs::new(),
         sites: MapCallSites::default(),
+        loops: loop_spans(facts.layout, f),
     };
     let first = t.block(f.entry);
     t.b.ins().jump(first, &[]);
@@ -190,6 +191,23 @@ struct Translator<'a, 'b> {
     /// Constants in registers, to find the map a map helper call names.
     known: KnownRegs,
     sites: MapCallSites,
+    /// The instruction ranges of the function's loops: from a backward
+    /// jump's target to the jump, inclusive.
+    loops: Vec<(Index, Index)>,
+}
+
+/// The loops of `f`, as ranges of instructions from a backward jump's target
+/// to the jump.
+fn loop_spans(layout: &Layout<'_>, f: &Function) -> Vec<(Index, Index)> {
+    f.body
+        .iter()
+        .filter_map(|&i| match (layout.insn(i), layout.targets[i]) {
+            (Insn::Jump { .. } | Insn::Ja { .. } | Insn::JaLong { .. }, Some(t)) if t <= i => {
+                Some((t, i))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 impl Translator<'_, '_> {
@@ -269,6 +287,17 @@ impl Translator<'_, '_> {
                 let next = self.block(i + 1);
                 if taken == next {
                     self.b.ins().jump(next, &[]);
+                } else if self.leaves_loop(i, target) {
+                    // Leaving a loop: the exit is the rare way, so it goes
+                    // through a stub laid out after the hot code. Without
+                    // it, the moves the exit's block parameters need are
+                    // placed right after the branch, which then has to jump
+                    // over them into the loop body on every iteration.
+                    let exit = self.b.create_block();
+                    self.b.set_cold_block(exit);
+                    self.b.ins().brif(c, exit, &[], next, &[]);
+                    self.b.switch_to_block(exit);
+                    self.b.ins().jump(taken, &[]);
                 } else {
                     self.b.ins().brif(c, taken, &[], next, &[]);
                 }
@@ -379,6 +408,14 @@ impl Translator<'_, '_> {
             }
         }
         Ok(())
+    }
+
+    /// Whether the jump at `i` to `target` leaves a loop that contains `i`
+    /// (and is not that loop's own backward jump).
+    fn leaves_loop(&self, i: Index, target: Index) -> bool {
+        self.loops
+            .iter()
+            .any(|&(head, end)| head <= i && i <= end && (target < head || target > end))
     }
 
     fn target(&self, i: Index) -> Result<Index, Untranslatable> {
