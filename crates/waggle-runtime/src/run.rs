@@ -439,38 +439,16 @@ impl LoadedObject {
         let start = Instant::now();
         let mut out = waggle_vm::Outcome { r0: 0, insns: 0 };
         for _ in 0..repeat {
-            let mut input = Input::empty().with_args(args);
-            if let Some(packet) = packet {
-                let region = packet();
-                // SAFETY: forwarded from the caller. In checked mode the
-                // packet is region 2, after the stack and the context.
-                input = unsafe { input.with_packet(region) };
-                if engine == Engine::Interp {
-                    // SAFETY: as above.
-                    input = unsafe { input.grant(grants[0]).grant(region) };
-                    for r in &grants[1..] {
-                        // SAFETY: as above.
-                        input = unsafe { input.grant(*r) };
-                    }
-                }
-            } else {
-                for r in grants {
-                    // SAFETY: forwarded from the caller.
-                    input = unsafe { input.grant(*r) };
-                }
-            }
-            let input = input.with_env(env);
             out = match (engine, jit) {
-                (Engine::Jit, Some(jit)) => {
-                    // SAFETY: the caller vouches that the verifier accepted
-                    // the program.
-                    unsafe { jit.run(input, &opts) }
-                }
-                (Engine::InterpUnchecked, _) => {
-                    // SAFETY: as above.
-                    unsafe { prog.program.run_unchecked(input, &opts) }
-                }
-                _ => prog.program.run_checked(input, &opts),
+                // The JIT takes the run's parts directly: no `Input` to
+                // build, and no stack to zero for a verified program.
+                // SAFETY: the caller vouches that the verifier accepted the
+                // program.
+                (Engine::Jit, Some(jit)) => unsafe {
+                    jit.run_verified(args, packet.map(|p| p()), Some(&mut *env), &opts)
+                },
+                // SAFETY: forwarded from the caller.
+                _ => unsafe { self.interpret(prog, args, packet, grants, env, engine, &opts) },
             }
             .map_err(|error| RunError::Vm {
                 program: prog.name.clone(),
@@ -486,6 +464,52 @@ impl LoadedObject {
             redirect: None,
             duration: start.elapsed() / repeat,
         })
+    }
+
+    /// One run of `prog` in the interpreter (`engine` says whether
+    /// checked), with the input [`LoadedObject::execute`] describes.
+    ///
+    /// # Safety
+    /// As for [`LoadedObject::execute`].
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn interpret(
+        &self,
+        prog: &LoadedProgram,
+        args: [u64; 5],
+        packet: Option<&dyn Fn() -> Region>,
+        grants: &[Region],
+        env: &mut RunEnv,
+        engine: Engine,
+        opts: &RunOptions,
+    ) -> Result<waggle_vm::Outcome, waggle_vm::RunError> {
+        let mut input = Input::empty().with_args(args);
+        if let Some(packet) = packet {
+            let region = packet();
+            // SAFETY: forwarded from the caller. In checked mode the packet
+            // is region 2, after the stack and the context.
+            input = unsafe { input.with_packet(region) };
+            if engine == Engine::Interp {
+                // SAFETY: as above.
+                input = unsafe { input.grant(grants[0]).grant(region) };
+                for r in &grants[1..] {
+                    // SAFETY: as above.
+                    input = unsafe { input.grant(*r) };
+                }
+            }
+        } else {
+            for r in grants {
+                // SAFETY: forwarded from the caller.
+                input = unsafe { input.grant(*r) };
+            }
+        }
+        let input = input.with_env(env);
+        if engine == Engine::InterpUnchecked {
+            // SAFETY: the caller vouches that the verifier accepted the
+            // program.
+            unsafe { prog.program.run_unchecked(input, opts) }
+        } else {
+            prog.program.run_checked(input, opts)
+        }
     }
 }
 
