@@ -213,6 +213,7 @@ impl JitProgram {
             layout: &layout,
             helper_slot: &helper_slot,
             maps: &maps,
+            helpers: &helpers,
             check_depth: functions.check_depth,
             may_stop: &may_stop,
             call_conv,

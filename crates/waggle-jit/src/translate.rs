@@ -28,6 +28,7 @@ use std::collections::HashMap;
 use waggle_isa::{
     AluOp, AtomicOp, CallTarget, Insn, JmpCond, LdImm64, MemSize, Reg, Source, Width,
 };
+use waggle_vm::helpers::{Helper, NativeHelper};
 use waggle_vm::{FUNC_REF_TAG, STACK_SIZE};
 
 /// Program memory: unaligned accesses are allowed, and none traps (the
@@ -43,6 +44,8 @@ pub(crate) struct ProgramFacts<'a> {
     pub helper_slot: &'a [u32],
     /// The maps compiled code may reach without the map helpers.
     pub maps: &'a MapTable,
+    /// The helpers, by table slot.
+    pub helpers: &'a [Helper],
     /// Whether local calls check the call depth (see
     /// [`crate::functions::Functions::check_depth`]).
     pub check_depth: bool,
@@ -109,6 +112,7 @@ pub(crate) fn translate(
         fault: b.import_signature(signature(facts.call_conv, 3, false)),
         map2: b.import_signature(signature(facts.call_conv, 2, true)),
         map4: b.import_signature(signature(facts.call_conv, 4, true)),
+        native: b.import_signature(signature(facts.call_conv, 5, true)),
     };
     let bail = b.create_block();
     b.set_cold_block(bail);
@@ -169,6 +173,8 @@ struct Signatures {
     /// Direct map operations: (map, key) and (map, key, value, flags).
     map2: SigRef,
     map4: SigRef,
+    /// A helper's direct entry point (`waggle_vm::helpers::NativeHelper`).
+    native: SigRef,
 }
 
 struct Translator<'a, 'b> {
@@ -380,12 +386,18 @@ impl Translator<'_, '_> {
                 self.packet_load(size, off, pc);
             }
             Insn::Call(CallTarget::Helper(id)) => {
+                let slot = self.facts.helper_slot[i];
                 // Map helpers on a known map are compiled without the helper.
                 if !self.map_call(id) {
-                    let site = (pc as u64) << 32 | self.facts.helper_slot[i] as u64;
-                    let site = self.b.ins().iconst(I64, site as i64);
-                    let f = helpers::call_helper as *const () as usize;
-                    self.call_rust(self.sigs.helper, f, &[site]);
+                    match self.facts.helpers[slot as usize].native {
+                        Some(native) => self.call_native(native),
+                        None => {
+                            let site = (pc as u64) << 32 | slot as u64;
+                            let site = self.b.ins().iconst(I64, site as i64);
+                            let f = helpers::call_helper as *const () as usize;
+                            self.call_rust(self.sigs.helper, f, &[site]);
+                        }
+                    }
                 }
             }
             Insn::CallX { dst } => {
@@ -570,6 +582,20 @@ impl Translator<'_, '_> {
         let r0 = self.b.inst_results(call)[0];
         self.set(Reg::R0, r0);
         self.check_status();
+    }
+
+    /// A helper call through the helper's direct entry point, as Linux's
+    /// JIT calls helpers: `r1`..`r5` in, `r0` out, and nothing that can
+    /// stop the program, so no status check after it.
+    fn call_native(&mut self, native: NativeHelper) {
+        let args: Vec<Value> = [Reg::R1, Reg::R2, Reg::R3, Reg::R4, Reg::R5]
+            .into_iter()
+            .map(|r| self.get(r))
+            .collect();
+        let callee = self.b.ins().iconst(I64, native as usize as i64);
+        let call = self.b.ins().call_indirect(self.sigs.native, callee, &args);
+        let r0 = self.b.inst_results(call)[0];
+        self.set(Reg::R0, r0);
     }
 
     /// Returns at once if the run's status says the program stopped.

@@ -727,3 +727,25 @@ fn a_call_past_the_last_instruction_runs_off_the_end() {
     assert_eq!(want, RunError::FellOffEnd { pc: 2 });
     assert_eq!(jit_run(&jit, Input::empty()).unwrap_err(), want);
 }
+
+/// A helper with a direct entry point is called through it, with `r1`..`r5`,
+/// and the registers the program keeps survive the call. The interpreter
+/// calls the registered function; here it returns something else, so the
+/// two tell which one ran.
+#[test]
+fn helpers_with_a_native_entry_point_are_called_directly() {
+    extern "C" fn weighted(a: u64, b: u64, c: u64, d: u64, e: u64) -> u64 {
+        a + 10 * b + 100 * c + 1000 * d + 10000 * e
+    }
+    let mut reg = HelperRegistry::new();
+    reg.register_native(9, "weighted", |_, _| Ok(7), weighted);
+    let reg = Arc::new(reg);
+    let src = "mov %r6, 40000\nmov %r1, 1\nmov %r2, 2\nmov %r3, 3\nmov %r4, 4\nmov %r5, 5\n\
+               call 9\nadd %r0, %r6\nexit";
+    let (interp, jit) = program(src, &reg);
+    assert_eq!(jit_run(&jit, Input::empty()).unwrap().r0, 54321 + 40000);
+    assert_eq!(
+        interp.run_checked(Input::empty(), &opts()).unwrap().r0,
+        7 + 40000
+    );
+}

@@ -23,8 +23,8 @@ fn thread_id() -> u64 {
 }
 
 /// `bpf_get_prandom_u32()`.
-pub(crate) fn get_prandom_u32(_: &mut HelperContext<'_>, _: [u64; 5]) -> HelperResult {
-    Ok(PRANDOM.with(|state| {
+pub(crate) extern "C" fn get_prandom_u32(_: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
+    PRANDOM.with(|state| {
         let mut x = state.get();
         if x == 0 {
             let seed = super::time::clock_ns(libc::CLOCK_MONOTONIC)
@@ -37,7 +37,7 @@ pub(crate) fn get_prandom_u32(_: &mut HelperContext<'_>, _: [u64; 5]) -> HelperR
         x ^= x >> 27;
         state.set(x);
         (x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 32) as u32 as u64
-    }))
+    })
 }
 
 /// `bpf_get_smp_processor_id()`: the run's per-CPU slot.
@@ -46,23 +46,23 @@ pub(crate) fn get_smp_processor_id(cx: &mut HelperContext<'_>, _: [u64; 5]) -> H
 }
 
 /// `bpf_get_numa_node_id()`: Waggle has one node, 0.
-pub(crate) fn get_numa_node_id(_: &mut HelperContext<'_>, _: [u64; 5]) -> HelperResult {
-    Ok(0)
+pub(crate) extern "C" fn get_numa_node_id(_: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
+    0
 }
 
 /// `bpf_get_current_pid_tgid()`: `tgid << 32 | tid` of the calling thread.
-pub(crate) fn get_current_pid_tgid(_: &mut HelperContext<'_>, _: [u64; 5]) -> HelperResult {
+pub(crate) extern "C" fn get_current_pid_tgid(_: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
     // SAFETY: getpid has no preconditions.
     let tgid = (unsafe { libc::getpid() }) as u32 as u64;
-    Ok(tgid << 32 | thread_id())
+    tgid << 32 | thread_id()
 }
 
 /// `bpf_get_current_uid_gid()`: `gid << 32 | uid` (real ids, as Linux's
 /// `current_uid_gid`).
-pub(crate) fn get_current_uid_gid(_: &mut HelperContext<'_>, _: [u64; 5]) -> HelperResult {
+pub(crate) extern "C" fn get_current_uid_gid(_: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
     // SAFETY: getuid and getgid have no preconditions.
     let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
-    Ok(u64::from(gid) << 32 | u64::from(uid))
+    u64::from(gid) << 32 | u64::from(uid)
 }
 
 /// The calling thread's name (Linux's `comm`, at most 15 bytes).

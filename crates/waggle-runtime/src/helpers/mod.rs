@@ -39,7 +39,7 @@ use crate::helper_names::helper_name;
 pub(crate) use jit_maps::JitMaps;
 use std::sync::Arc;
 use waggle_maps::{ArrayOfMaps, HashOfMaps, Map};
-use waggle_vm::helpers::BadPointer;
+use waggle_vm::helpers::{BadPointer, NativeHelper};
 use waggle_vm::{HelperContext, HelperRegistry, HelperResult, Interrupt, Region};
 
 /// Every helper Waggle provides.
@@ -54,18 +54,8 @@ pub(crate) fn registry() -> HelperRegistry {
         ("bpf_map_pop_elem", maps::pop_elem),
         ("bpf_map_peek_elem", maps::peek_elem),
         ("bpf_for_each_map_elem", maps::for_each_map_elem),
-        // Time.
-        ("bpf_ktime_get_ns", time::ktime_get_ns),
-        ("bpf_ktime_get_boot_ns", time::ktime_get_boot_ns),
-        ("bpf_ktime_get_coarse_ns", time::ktime_get_coarse_ns),
-        ("bpf_ktime_get_tai_ns", time::ktime_get_tai_ns),
-        ("bpf_jiffies64", time::jiffies64),
         // The running thread.
-        ("bpf_get_prandom_u32", misc::get_prandom_u32),
         ("bpf_get_smp_processor_id", misc::get_smp_processor_id),
-        ("bpf_get_numa_node_id", misc::get_numa_node_id),
-        ("bpf_get_current_pid_tgid", misc::get_current_pid_tgid),
-        ("bpf_get_current_uid_gid", misc::get_current_uid_gid),
         ("bpf_get_current_comm", misc::get_current_comm),
         // Output.
         ("bpf_trace_printk", trace::trace_printk),
@@ -104,14 +94,40 @@ pub(crate) fn registry() -> HelperRegistry {
         ("bpf_redirect_map", packet::redirect_map),
         ("bpf_skb_load_bytes", packet::skb_load_bytes),
         ("bpf_skb_store_bytes", packet::skb_store_bytes),
-        ("bpf_csum_diff", csum::csum_diff),
         ("bpf_l3_csum_replace", csum::l3_csum_replace),
         ("bpf_l4_csum_replace", csum::l4_csum_replace),
+    ];
+    // Helpers that need nothing of the run: their direct entry point for
+    // native code is the whole helper, for every engine.
+    let pure: &[(&str, NativeHelper)] = &[
+        ("bpf_ktime_get_ns", time::ktime_get_ns),
+        ("bpf_ktime_get_boot_ns", time::ktime_get_boot_ns),
+        ("bpf_ktime_get_coarse_ns", time::ktime_get_coarse_ns),
+        ("bpf_ktime_get_tai_ns", time::ktime_get_tai_ns),
+        ("bpf_jiffies64", time::jiffies64),
+        ("bpf_get_prandom_u32", misc::get_prandom_u32),
+        ("bpf_get_numa_node_id", misc::get_numa_node_id),
+        ("bpf_get_current_pid_tgid", misc::get_current_pid_tgid),
+        ("bpf_get_current_uid_gid", misc::get_current_uid_gid),
     ];
     let mut registry = HelperRegistry::new();
     for &(name, func) in helpers {
         registry.register(helper_id(name), name, func);
     }
+    for &(name, native) in pure {
+        let func = move |_: &mut HelperContext<'_>, a: [u64; 5]| {
+            // SAFETY: these helpers take no pointer.
+            Ok(unsafe { native(a[0], a[1], a[2], a[3], a[4]) })
+        };
+        registry.register_native(helper_id(name), name, func, native);
+    }
+    // Checked in the interpreter, direct for verified native code.
+    registry.register_native(
+        helper_id("bpf_csum_diff"),
+        "bpf_csum_diff",
+        csum::csum_diff,
+        csum::csum_diff_native,
+    );
     registry
 }
 

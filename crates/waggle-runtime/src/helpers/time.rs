@@ -8,8 +8,6 @@
 //! bits), so values look like the kernel's. Programs should only compare
 //! jiffies with jiffies.
 
-use waggle_vm::{HelperContext, HelperResult};
-
 /// The tick rate `bpf_jiffies64` counts in.
 pub(crate) const HZ: u64 = 250;
 /// Linux's `INITIAL_JIFFIES`: `(u32)(-300 * HZ)`.
@@ -32,26 +30,26 @@ pub(crate) fn clock_ns(clock: libc::clockid_t) -> u64 {
 }
 
 /// `bpf_ktime_get_ns()`: `CLOCK_MONOTONIC`.
-pub(crate) fn ktime_get_ns(_: &mut HelperContext<'_>, _: [u64; 5]) -> HelperResult {
-    Ok(clock_ns(libc::CLOCK_MONOTONIC))
+pub(crate) extern "C" fn ktime_get_ns(_: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
+    clock_ns(libc::CLOCK_MONOTONIC)
 }
 
 /// `bpf_ktime_get_boot_ns()`: `CLOCK_BOOTTIME`.
-pub(crate) fn ktime_get_boot_ns(_: &mut HelperContext<'_>, _: [u64; 5]) -> HelperResult {
-    Ok(clock_ns(libc::CLOCK_BOOTTIME))
+pub(crate) extern "C" fn ktime_get_boot_ns(_: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
+    clock_ns(libc::CLOCK_BOOTTIME)
 }
 
 /// `bpf_ktime_get_coarse_ns()`: `CLOCK_MONOTONIC_COARSE`.
-pub(crate) fn ktime_get_coarse_ns(_: &mut HelperContext<'_>, _: [u64; 5]) -> HelperResult {
-    Ok(clock_ns(libc::CLOCK_MONOTONIC_COARSE))
+pub(crate) extern "C" fn ktime_get_coarse_ns(_: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
+    clock_ns(libc::CLOCK_MONOTONIC_COARSE)
 }
 
 /// `bpf_ktime_get_tai_ns()`: `CLOCK_TAI`.
-pub(crate) fn ktime_get_tai_ns(_: &mut HelperContext<'_>, _: [u64; 5]) -> HelperResult {
-    Ok(clock_ns(libc::CLOCK_TAI))
+pub(crate) extern "C" fn ktime_get_tai_ns(_: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
+    clock_ns(libc::CLOCK_TAI)
 }
 
 /// `bpf_jiffies64()`: see the module documentation.
-pub(crate) fn jiffies64(_: &mut HelperContext<'_>, _: [u64; 5]) -> HelperResult {
-    Ok(INITIAL_JIFFIES + clock_ns(libc::CLOCK_MONOTONIC) / (1_000_000_000 / HZ))
+pub(crate) extern "C" fn jiffies64(_: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
+    INITIAL_JIFFIES + clock_ns(libc::CLOCK_MONOTONIC) / (1_000_000_000 / HZ)
 }
