@@ -33,18 +33,27 @@ const BPF_F_IPV6: u64 = 1 << 7;
 const CSUM_MANGLED_0: u16 = 0xffff;
 
 /// x86-64's `csum_partial(data, sum)`.
+///
+/// The sum of the little-endian 32-bit words (an odd tail zero-padded) and
+/// `sum`, modulo 2^32 - 1 in ones'-complement form: 0 only for an all-zero
+/// sum, else in 1..=0xffff_ffff. Summed in 64 bits (no buffer a helper gets
+/// comes near 2^34 bytes) and folded with end-around carries, since 2^32 is
+/// 1 modulo 2^32 - 1.
 pub(crate) fn csum_partial(data: &[u8], sum: u32) -> u32 {
-    let mut total = u128::from(sum);
-    for chunk in data.chunks(4) {
-        let mut word = [0u8; 4];
-        word[..chunk.len()].copy_from_slice(chunk);
-        total += u128::from(u32::from_le_bytes(word));
+    let words = data.chunks_exact(4);
+    let tail = words.remainder();
+    let mut total = u64::from(sum);
+    for w in words {
+        total += u64::from(u32::from_le_bytes([w[0], w[1], w[2], w[3]]));
     }
-    if total == 0 {
-        0
-    } else {
-        ((total - 1) % 0xffff_ffff + 1) as u32
-    }
+    let mut last = [0u8; 4];
+    last[..tail.len()].copy_from_slice(tail);
+    total += u64::from(u32::from_le_bytes(last));
+    // Two folds bring any 64-bit total below 2^32 (the first gives at most
+    // 2 * (2^32 - 1), the second adds at most 1 to a number below 2^32 - 1).
+    let total = (total & 0xffff_ffff) + (total >> 32);
+    let total = (total & 0xffff_ffff) + (total >> 32);
+    total as u32
 }
 
 /// `csum_add`: 32-bit ones'-complement addition.
@@ -107,6 +116,37 @@ pub(crate) fn csum_diff(cx: &mut HelperContext<'_>, a: [u64; 5]) -> HelperResult
     let to = read_mem(cx, a[2], u64::from(a[3] as u32))?;
     let seed = a[4] as u32;
     Ok(u64::from(diff(from, to, seed)))
+}
+
+/// `bpf_csum_diff`'s direct entry point for verified programs (see
+/// `waggle_vm::helpers::NativeHelper`): the verifier proved both buffers
+/// readable for their sizes.
+///
+/// # Safety
+/// `from` and `to` are readable for `from_size` and `to_size` bytes (their
+/// low 32 bits), or those sizes are 0.
+pub(crate) unsafe extern "C" fn csum_diff_native(
+    from: u64,
+    from_size: u64,
+    to: u64,
+    to_size: u64,
+    seed: u64,
+) -> u64 {
+    // SAFETY: forwarded from the caller.
+    let (from, to) = unsafe { (raw_bytes(from, from_size), raw_bytes(to, to_size)) };
+    u64::from(diff(from, to, seed as u32))
+}
+
+/// The `size as u32` bytes at `addr` (none for size 0, whatever `addr`).
+///
+/// # Safety
+/// As for [`csum_diff_native`].
+unsafe fn raw_bytes<'a>(addr: u64, size: u64) -> &'a [u8] {
+    match size as u32 {
+        0 => &[],
+        // SAFETY: forwarded from the caller.
+        n => unsafe { std::slice::from_raw_parts(addr as *const u8, n as usize) },
+    }
 }
 
 /// Linux 6.13's `bpf_csum_diff` arithmetic.
@@ -217,6 +257,44 @@ mod tests {
         assert_eq!(diff(&to, &[], pushed), 0x1234);
         // Diffing equal buffers gives a zero sum (0 or its twin 0xffff).
         assert!(matches!(diff(&to, &to, 0), 0 | 0xffff));
+    }
+
+    /// The definition: the sum modulo 2^32 - 1, in 1..=2^32 - 1 unless 0.
+    fn csum_partial_model(data: &[u8], sum: u32) -> u32 {
+        let mut total = u128::from(sum);
+        for chunk in data.chunks(4) {
+            let mut word = [0u8; 4];
+            word[..chunk.len()].copy_from_slice(chunk);
+            total += u128::from(u32::from_le_bytes(word));
+        }
+        if total == 0 {
+            0
+        } else {
+            ((total - 1) % 0xffff_ffff + 1) as u32
+        }
+    }
+
+    #[test]
+    fn csum_partial_matches_its_definition() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for len in 0..200 {
+            for fill in [None, Some(0x00), Some(0xff)] {
+                let data: Vec<u8> = (0..len).map(|_| fill.unwrap_or(next() as u8)).collect();
+                for seed in [0, 1, 0xffff_fffe, 0xffff_ffff, next() as u32] {
+                    assert_eq!(
+                        csum_partial(&data, seed),
+                        csum_partial_model(&data, seed),
+                        "{len} bytes, fill {fill:?}, seed {seed:#x}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
