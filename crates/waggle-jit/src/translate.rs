@@ -6,7 +6,8 @@
 //! BPF function (see [`crate::functions`]) is one Cranelift block. Semantics
 //! follow the interpreter exactly; where Cranelift's instruction would trap
 //! (division by zero, `MIN / -1`) the divisor is replaced by a harmless one
-//! and the BPF result selected afterwards (see [`crate::alu`]).
+//! and the BPF result selected afterwards (see [`crate::alu`]). Map helper
+//! calls on maps known at compile time skip the helper (`map_calls.rs`).
 
 mod map_calls;
 

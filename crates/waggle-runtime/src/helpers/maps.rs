@@ -14,6 +14,10 @@
 //! arrays: every index), lending the callback the key (read-only) and the
 //! value for the duration of the call. Unlike Linux, visiting an LRU map
 //! marks its elements as recently used (the visit is a lookup).
+//!
+//! On the JIT, lookups, updates and deletes on the object's own maps mostly
+//! bypass these functions (see `jit_maps.rs`): a change of their semantics
+//! must be made there too.
 
 use super::{cpu, errno, grant, lend, map_at, map_result, neg, refused, relend, take_back};
 use crate::env::env;

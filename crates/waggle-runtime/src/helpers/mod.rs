@@ -15,6 +15,8 @@
 //! replacing its region (see [`lend`]).
 //!
 //! Where Waggle departs from Linux, the helper's module says so.
+//! `jit_maps.rs` is not a helper: it describes the map helpers' fast path
+//! to the JIT, which compiles them without a helper call where it can.
 
 mod control;
 mod csum;
