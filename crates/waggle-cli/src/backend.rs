@@ -191,14 +191,14 @@ pub fn engines(
     file: &std::path::Path,
     backend: Backend,
     verified: Result<(), String>,
+    load: &waggle_runtime::LoadOptions,
 ) -> Result<(Vec<Engine>, Option<String>), Failure> {
     let data = std::fs::read(file)
         .map_err(|e| Failure::BadInput(format!("cannot read {}: {e}", file.display())))?;
     let name = file.display().to_string();
     let waggle = |engine: RuntimeEngine| -> Result<Engine, Failure> {
         let obj = waggle_runtime::Object::parse(&name, &data).map_err(Failure::bad_input)?;
-        let loaded = LoadedObject::load(obj, &waggle_runtime::LoadOptions::default())
-            .map_err(Failure::bad_input)?;
+        let loaded = LoadedObject::load(obj, load).map_err(Failure::bad_input)?;
         Ok(Engine::Waggle(Box::new(loaded), engine))
     };
     let interp = || waggle(RuntimeEngine::Interp);

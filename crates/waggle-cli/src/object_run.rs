@@ -33,8 +33,20 @@ pub struct ObjectRun<'a> {
     pub backend: Option<crate::backend::Backend>,
     /// `--interp`: the checked interpreter even for a verified program.
     pub interp: bool,
+    /// `--blind-constants`: JIT compilation with constant blinding.
+    pub blind_constants: bool,
     /// Verify the program before running it.
     pub verify: bool,
+}
+
+impl ObjectRun<'_> {
+    /// How Waggle's runtime loads the object.
+    fn load_options(&self) -> LoadOptions {
+        LoadOptions {
+            blind_constants: self.blind_constants,
+            ..LoadOptions::default()
+        }
+    }
 }
 
 /// The name of a return value, for program types whose values have names.
@@ -229,8 +241,7 @@ pub fn main(run: ObjectRun<'_>) -> Result<(), Failure> {
     if matches!(run.backend, Some(Backend::Kernel | Backend::All)) {
         return run_backends(&run);
     }
-    let obj =
-        LoadedObject::from_file(run.file, &LoadOptions::default()).map_err(Failure::bad_input)?;
+    let obj = LoadedObject::from_file(run.file, &run.load_options()).map_err(Failure::bad_input)?;
     let prog = pick(&obj, run.program, run.section)?;
     if run.verify {
         crate::verify::check_before_run(&obj.object, &prog.name)?;
@@ -488,7 +499,7 @@ fn run_backends(run: &ObjectRun<'_>) -> Result<(), Failure> {
             )),
         }
     };
-    let (engines, skipped) = engines(run.file, backend, verified)?;
+    let (engines, skipped) = engines(run.file, backend, verified, &run.load_options())?;
     let packets: Vec<Vec<u8>> = match (run.data, run.pcap) {
         (Some(d), _) => vec![read(d)?],
         (None, Some(p)) => {

@@ -47,6 +47,11 @@ pub struct Args {
     /// mode rather than on the JIT.
     #[arg(long, conflicts_with = "backend")]
     interp: bool,
+    /// Object files: compile for the JIT with constant blinding (as Linux's
+    /// bpf_jit_harden), for programs from untrusted sources: no immediate of
+    /// the program appears in executable memory.
+    #[arg(long)]
+    blind_constants: bool,
     /// Object files: where to run: Waggle's interpreter (checked), Waggle's
     /// JIT (verified programs), the Linux kernel (BPF_PROG_TEST_RUN; needs
     /// root or CAP_BPF), or all available backends, reporting any difference
@@ -131,10 +136,12 @@ pub fn main(args: Args) -> Result<(), Failure> {
             json: args.json,
             backend: args.backend,
             interp: args.interp,
+            blind_constants: args.blind_constants,
             verify: !args.no_verify,
         });
     }
     let object_only = [
+        ("--blind-constants", args.blind_constants),
         ("--program", args.program.is_some()),
         ("--section", args.section.is_some()),
         ("--data", args.data.is_some()),

@@ -373,3 +373,19 @@ fn repeated_runs_see_the_packet_the_previous_run_left() {
         assert_eq!(runs, "03 00 00 00 00 00 00 00", "{backend}: {v:#}");
     }
 }
+
+/// `--blind-constants` compiles with constant blinding and changes nothing
+/// a user sees but the code: same verdict and output packet.
+#[test]
+fn blinded_jit_runs_give_the_same_results() {
+    let data = format!("{CASES}/xdp_lb/tcp_192.0.2.1_40000.in");
+    let run = |extra: &[&str]| {
+        let mut args = vec!["run", "examples/c/xdp_lb.bpf.o", "--data", &data, "--json"];
+        args.extend_from_slice(extra);
+        json(&waggle(&args))
+    };
+    let (plain, blinded) = (run(&[]), run(&["--blind-constants"]));
+    assert_eq!(blinded["engine"], "jit");
+    assert_eq!(blinded["retval"], plain["retval"]);
+    assert_eq!(blinded["packet_out"], plain["packet_out"]);
+}

@@ -46,5 +46,6 @@ mod maps;
 mod program;
 mod translate;
 
+pub use frames::{TailCallTargetError, TailCallTargets};
 pub use maps::{DeleteFn, Lookup, LookupFn, MapAccess, MapCallSites, UpdateFn};
-pub use program::{JitError, JitProgram};
+pub use program::{JitError, JitOptions, JitProgram};

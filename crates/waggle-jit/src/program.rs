@@ -1,9 +1,10 @@
 //! [`JitProgram`]: a program compiled to native code, and how it runs.
 
-use crate::frames::{run_function, JitFn, Stack};
+use crate::frames::{run_function, JitFn, RunParts, Stack, TailCallTargets};
 use crate::functions::{Functions, Layout};
+use crate::helpers::HelperSites;
 use crate::maps::{MapAccess, MapCallSites, MapTable};
-use crate::translate::{bpf_signature, translate, ProgramFacts};
+use crate::translate::{bpf_signature, translate, Blinding, ProgramFacts};
 use cranelift_codegen::ir::UserFuncName;
 use cranelift_codegen::isa::OwnedTargetIsa;
 use cranelift_codegen::settings::{self, Configurable};
@@ -39,6 +40,24 @@ pub enum JitError {
     Memory(String),
 }
 
+/// How [`JitProgram::compile`] compiles a program.
+#[derive(Default)]
+pub struct JitOptions<'a> {
+    /// Map helper calls on known maps compiled without the helper (see
+    /// [`MapAccess`]): asked about every 64-bit constant the program loads
+    /// with LD_IMM64, it describes those that are map addresses. The
+    /// compiled program keeps their keepalives. `None`: every map call goes
+    /// through its helper.
+    pub maps: Option<&'a dyn Fn(u64) -> Option<MapAccess>>,
+    /// Constant blinding, as Linux's `bpf_jit_harden`: every immediate of
+    /// ALU, jump, store and 64-bit load instructions is xored with a random
+    /// key chosen for this program, and unxored at run time, so no constant
+    /// the program chose appears in executable memory. For programs from
+    /// untrusted sources; it costs an xor per constant and the division
+    /// shortcuts for constant divisors.
+    pub blind_constants: bool,
+}
+
 /// A program compiled to native code by Cranelift, ready to run.
 ///
 /// Each BPF function is one native function; registers live in machine
@@ -50,16 +69,20 @@ pub enum JitError {
 /// writes code into read-write pages and then switches them to read+execute
 /// (`mprotect`) before any of it runs.
 pub struct JitProgram {
-    compiled: Compiled,
+    pub(crate) compiled: Compiled,
     /// Owns the code pages; frees them when the program is dropped.
     #[allow(dead_code)]
     code: CodeMemory,
     /// Keeps alive the maps compiled code reaches without helpers.
     #[allow(dead_code)]
     maps: Box<[Box<dyn Any + Send + Sync>]>,
+    /// The constant-blinding key compiled code reads, if blinded.
+    #[allow(dead_code)]
+    blinding_key: Option<Box<u64>>,
     map_call_sites: MapCallSites,
     compile_time: Duration,
-    code_size: usize,
+    /// Each function's entry instruction, code address and code size.
+    functions: Box<[(usize, usize, usize)]>,
 }
 
 impl std::fmt::Debug for JitProgram {
@@ -90,6 +113,8 @@ pub(crate) struct Compiled {
     entries: Box<[(usize, JitFn)]>,
     /// Frames to zero before a run: 1 without local calls, else all.
     frames: usize,
+    /// The function of each helper call, for tail calls.
+    pub helper_sites: HelperSites,
 }
 
 impl Compiled {
@@ -129,22 +154,20 @@ impl JitProgram {
 
     /// Compiles decoded instructions, each with its slot index, as
     /// [`waggle_vm::Program::new`] takes them; fails on what that refuses.
-    /// Every helper call goes through the registry.
+    /// Every helper call goes through the registry; constants are not
+    /// blinded ([`JitOptions::default`]).
     pub fn new(
         insns: &[(usize, Insn)],
         registry: Arc<HelperRegistry>,
     ) -> Result<JitProgram, JitError> {
-        JitProgram::with_maps(insns, registry, &|_| None)
+        JitProgram::compile(insns, registry, &JitOptions::default())
     }
 
-    /// As [`JitProgram::new`], with map helper calls on known maps compiled
-    /// without the helper (see [`MapAccess`]): `maps` is asked about every
-    /// 64-bit constant the program loads with LD_IMM64 and describes those
-    /// that are map addresses. The compiled program keeps their keepalives.
-    pub fn with_maps(
+    /// As [`JitProgram::new`], with the choices of `opts`.
+    pub fn compile(
         insns: &[(usize, Insn)],
         registry: Arc<HelperRegistry>,
-        maps: &dyn Fn(u64) -> Option<MapAccess>,
+        opts: &JitOptions<'_>,
     ) -> Result<JitProgram, JitError> {
         let started = Instant::now();
         let program = Program::new(insns, registry.clone())?;
@@ -208,12 +231,20 @@ impl JitProgram {
             } => Some(*v),
             _ => None,
         });
-        let maps = MapTable::resolve(constants, maps);
+        let maps = MapTable::resolve(constants, opts.maps.unwrap_or(&|_| None));
+        // The key lives on the heap, where compiled code reads it, for as
+        // long as the program.
+        let blinding_key = opts.blind_constants.then(|| Box::new(random_key()));
+        let blinding = blinding_key.as_deref().map(|key| Blinding {
+            key: *key,
+            address: key as *const u64 as u64,
+        });
         let facts = ProgramFacts {
             layout: &layout,
             helper_slot: &helper_slot,
             maps: &maps,
             helpers: &helpers,
+            blinding,
             check_depth: functions.check_depth,
             may_stop: &may_stop,
             call_conv,
@@ -221,7 +252,7 @@ impl JitProgram {
         };
         let mut ctx = module.make_context();
         let mut fctx = FunctionBuilderContext::new();
-        let mut code_size = 0;
+        let mut sizes = Vec::with_capacity(functions.list.len());
         let mut map_call_sites = MapCallSites::default();
         for (f, &id) in functions.list.iter().zip(&ids) {
             let pc = layout.slot(f.entry);
@@ -249,24 +280,29 @@ impl JitProgram {
                 };
                 JitError::Codegen { pc, message }
             })?;
-            code_size += ctx
-                .compiled_code()
-                .map_or(0, |c| c.code_info().total_size as usize);
+            sizes.push(
+                ctx.compiled_code()
+                    .map_or(0, |c| c.code_info().total_size as usize),
+            );
             module.clear_context(&mut ctx);
         }
         module
             .finalize_definitions()
             .map_err(|e| JitError::Memory(e.to_string()))?;
-        let entries = functions
+        let native: Box<[(usize, usize, usize)]> = functions
             .list
             .iter()
             .zip(&ids)
-            .map(|(f, &id)| {
-                let ptr = module.get_finalized_function(id);
+            .zip(&sizes)
+            .map(|((f, &id), &size)| (f.entry, module.get_finalized_function(id) as usize, size))
+            .collect();
+        let entries = native
+            .iter()
+            .map(|&(entry, address, _)| {
                 // SAFETY: the function was compiled with `bpf_signature`,
                 // the C calling convention of `JitFn`.
-                (f.entry, unsafe {
-                    std::mem::transmute::<*const u8, JitFn>(ptr)
+                (entry, unsafe {
+                    std::mem::transmute::<*const u8, JitFn>(address as *const u8)
                 })
             })
             .collect();
@@ -279,12 +315,14 @@ impl JitProgram {
                 helpers: helpers.into_boxed_slice(),
                 entries,
                 frames: if has_calls { MAX_CALL_FRAMES } else { 1 },
+                helper_sites: HelperSites::new(&layout, &functions),
             },
             code,
             maps: maps.into_keepalives(),
+            blinding_key,
             map_call_sites,
             compile_time: started.elapsed(),
-            code_size,
+            functions: native,
         })
     }
 
@@ -293,7 +331,9 @@ impl JitProgram {
     /// Outcomes and errors are the interpreter's, with these differences:
     /// - `Outcome::insns` is 0: compiled code does not count instructions,
     ///   and `opts.budget` is not enforced (verified programs terminate).
-    /// - Tail calls end the run with [`RunError::Unsupported`].
+    /// - Tail calls end the run with [`RunError::Unsupported`]: the run
+    ///   has no way to find their targets' compiled code (see
+    ///   [`JitProgram::run_verified`]).
     /// - After a bpf-to-bpf call, `r1`..`r5` keep the caller's values (the
     ///   interpreter leaves the callee's); a callee starts with `r0` and
     ///   `r6`..`r9` at zero (the interpreter leaves the caller's). The
@@ -304,7 +344,7 @@ impl JitProgram {
     /// As for [`waggle_vm::Program::run_unchecked`]: the program must only
     /// touch valid memory (its stack, the input's memory, what helpers hand
     /// out), as the verifier proves. Nothing is checked. The [`MapAccess`]
-    /// descriptions given to [`JitProgram::with_maps`] must be right (see
+    /// descriptions given to [`JitProgram::compile`] must be right (see
     /// there).
     pub unsafe fn run(&self, mut input: Input<'_>, opts: &RunOptions) -> Result<Outcome, RunError> {
         let mut stack = Stack::uninit();
@@ -313,15 +353,13 @@ impl JitProgram {
         let packet = input.packet();
         // SAFETY: forwarded from the caller.
         unsafe {
-            run_function(
-                &self.compiled,
-                0,
-                args,
-                input.env_mut(),
+            let parts = RunParts {
+                env: input.env_mut(),
                 packet,
                 opts,
-                &mut stack,
-            )
+                targets: None,
+            };
+            run_function(&self.compiled, 0, args, parts, &mut stack)
         }
     }
 
@@ -333,19 +371,35 @@ impl JitProgram {
     /// that run a program many times, where both are a measurable part of a
     /// short program's run.
     ///
+    /// With `targets`, tail calls run as in the interpreter: the target's
+    /// compiled code (`targets` finds it) starts with only `r1`, on the same
+    /// stack frame; the tail-call helper sees the number made so far
+    /// ([`waggle_vm::HelperContext::tail_calls`]) and enforces the limit; a
+    /// tail call from a bpf-to-bpf function fails the run with
+    /// [`RunError::TailCallInSubprogram`]. Without, they fail it as in
+    /// [`JitProgram::run`].
+    ///
     /// # Safety
-    /// As for [`JitProgram::run`], and the program must have passed a
-    /// verifier that rejects reads of unwritten stack (Waggle's does).
-    pub unsafe fn run_verified(
-        &self,
+    /// As for [`JitProgram::run`], for this program and every program
+    /// `targets` returns, and they must have passed a verifier that rejects
+    /// reads of unwritten stack (Waggle's does).
+    pub unsafe fn run_verified<'t>(
+        &'t self,
         args: [u64; 5],
         packet: Option<Region>,
         env: Option<&mut dyn Any>,
         opts: &RunOptions,
+        targets: Option<&'t TailCallTargets<'t>>,
     ) -> Result<Outcome, RunError> {
         let mut stack = Stack::uninit();
+        let parts = RunParts {
+            env,
+            packet,
+            opts,
+            targets,
+        };
         // SAFETY: forwarded from the caller.
-        unsafe { run_function(&self.compiled, 0, args, env, packet, opts, &mut stack) }
+        unsafe { run_function(&self.compiled, 0, args, parts, &mut stack) }
     }
 
     /// How long compilation took (translation, code generation, making the
@@ -372,7 +426,20 @@ impl JitProgram {
 
     /// Bytes of native code, all functions together.
     pub fn code_size(&self) -> usize {
-        self.code_size
+        self.functions.iter().map(|&(_, _, size)| size).sum()
+    }
+
+    /// The machine code of each function, by its entry instruction (as
+    /// `bpftool prog dump jited` shows a kernel program's): for
+    /// disassemblers and inspection.
+    pub fn native_code(&self) -> impl Iterator<Item = (usize, &[u8])> {
+        self.functions.iter().map(|&(entry, address, size)| {
+            // SAFETY: the code pages are readable (read+execute) and live as
+            // long as `self`; `size` bytes were emitted at `address`.
+            (entry, unsafe {
+                std::slice::from_raw_parts(address as *const u8, size)
+            })
+        })
     }
 }
 
@@ -401,4 +468,21 @@ fn host_isa() -> Result<OwnedTargetIsa, JitError> {
     builder
         .finish(settings::Flags::new(flags))
         .map_err(|e| host(&e))
+}
+
+/// A key for constant blinding: random per program, from the standard
+/// library's per-process random hashing keys mixed with the clock and a
+/// counter, so that two programs never share one. Not cryptographic, as
+/// Linux's `get_random_u32` for `bpf_jit_harden` need not be either: it only
+/// has to be unknown to the program's author.
+fn random_key() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    if let Ok(t) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        h.write_u128(t.as_nanos());
+    }
+    h.finish()
 }

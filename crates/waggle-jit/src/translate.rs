@@ -47,6 +47,9 @@ pub(crate) struct ProgramFacts<'a> {
     pub maps: &'a MapTable,
     /// The helpers, by table slot.
     pub helpers: &'a [Helper],
+    /// Constant blinding: the random key and where compiled code reads it
+    /// (see [`Blinding`]); `None` leaves immediates as they are.
+    pub blinding: Option<Blinding>,
     /// Whether local calls check the call depth (see
     /// [`crate::functions::Functions::check_depth`]).
     pub check_depth: bool,
@@ -54,6 +57,18 @@ pub(crate) struct ProgramFacts<'a> {
     pub may_stop: &'a dyn Fn(Index) -> bool,
     pub call_conv: CallConv,
     pub frontend: TargetFrontendConfig,
+}
+
+/// Constant blinding, as Linux's `bpf_jit_harden`: no immediate of the
+/// program appears in the native code. Each one becomes `imm ^ key` in the
+/// code, xored at run time with `key`, read from memory (`address`) so that
+/// the code generator cannot fold the two back into `imm`. An attacker who
+/// chooses a program's constants then cannot plant chosen bytes in
+/// executable memory (JIT spraying).
+#[derive(Clone, Copy)]
+pub(crate) struct Blinding {
+    pub key: u64,
+    pub address: u64,
 }
 
 /// The signature of compiled BPF functions (see [`crate::frames::JitFn`]).
@@ -115,6 +130,11 @@ pub(crate) fn translate(
         map4: b.import_signature(signature(facts.call_conv, 4, true)),
         native: b.import_signature(signature(facts.call_conv, 5, true)),
     };
+    let blinding = facts.blinding.map(|bl| {
+        let address = b.ins().iconst(I64, bl.address as i64);
+        let key = b.ins().load(I64, CTX.with_readonly(), address, 0);
+        (key, bl.key)
+    });
     let bail = b.create_block();
     b.set_cold_block(bail);
     let mut t = Translator {
@@ -131,6 +151,7 @@ pub(crate) fn translate(
         known: KnownRegs::new(),
         sites: MapCallSites::default(),
         loops: loop_spans(facts.layout, f),
+        blinding,
     };
     let first = t.block(f.entry);
     t.b.ins().jump(first, &[]);
@@ -201,6 +222,9 @@ struct Translator<'a, 'b> {
     /// The instruction ranges of the function's loops: from a backward
     /// jump's target to the jump, inclusive.
     loops: Vec<(Index, Index)>,
+    /// The blinding key, read once at the function's entry, with the key
+    /// the code was generated for.
+    blinding: Option<(Value, u64)>,
 }
 
 /// The loops of `f`, as ranges of instructions from a backward jump's target
@@ -252,8 +276,23 @@ impl Translator<'_, '_> {
     fn operand(&mut self, src: Source, ty: Type) -> Value {
         match src {
             Source::Reg(r) => self.get_as(r, ty),
-            Source::Imm(imm) => alu::iconst(&mut self.b, ty, imm as i64),
+            Source::Imm(imm) => self.constant(ty, imm as i64),
         }
+    }
+
+    /// The constant `v` as a `ty` value, blinded if the program is
+    /// compiled with [`Blinding`].
+    fn constant(&mut self, ty: Type, v: i64) -> Value {
+        let Some((key, k)) = self.blinding else {
+            return alu::iconst(&mut self.b, ty, v);
+        };
+        let key = if ty == I64 {
+            key
+        } else {
+            self.b.ins().ireduce(ty, key)
+        };
+        let masked = alu::iconst(&mut self.b, ty, v ^ k as i64);
+        self.b.ins().bxor(masked, key)
     }
 
     fn insn(&mut self, i: Index) -> Result<(), Untranslatable> {
@@ -374,7 +413,7 @@ impl Translator<'_, '_> {
                         })
                     }
                 };
-                let v = self.b.ins().iconst(I64, v as i64);
+                let v = self.constant(I64, v as i64);
                 self.set(dst, v);
             }
             Insn::LdAbs { size, imm } => {
@@ -441,9 +480,11 @@ impl Translator<'_, '_> {
     fn alu(&mut self, width: Width, op: AluOp, dst: Reg, src: Source) -> Value {
         let ty = ty_of(width);
         let b = self.operand(src, ty);
+        // A known divisor spares the division its zero test; a blinded one
+        // is not known to the code generator.
         let imm = match src {
-            Source::Imm(imm) => Some(imm as i64),
-            Source::Reg(_) => None,
+            Source::Imm(imm) if self.blinding.is_none() => Some(imm as i64),
+            _ => None,
         };
         let r = match op {
             AluOp::Mov => b,

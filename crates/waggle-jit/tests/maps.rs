@@ -8,7 +8,7 @@ use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use waggle_isa::{assemble, encode_program, Syntax};
-use waggle_jit::{JitProgram, Lookup, MapAccess, MapCallSites};
+use waggle_jit::{JitOptions, JitProgram, Lookup, MapAccess, MapCallSites};
 use waggle_vm::{HelperRegistry, Input, Program, RunOptions};
 
 /// Elements of the fake array.
@@ -95,7 +95,12 @@ impl Maps {
         let bytes = encode_program(&assemble(&src, Syntax::Ubpf).expect("assembles"));
         let insns = waggle_isa::decode_program(&bytes).unwrap();
         let reg = self.registry();
-        let jit = JitProgram::with_maps(&insns, reg.clone(), &|a| self.access(a)).unwrap();
+        let maps = |a| self.access(a);
+        let opts = JitOptions {
+            maps: Some(&maps),
+            ..JitOptions::default()
+        };
+        let jit = JitProgram::compile(&insns, reg.clone(), &opts).unwrap();
         (Program::from_bytes(&bytes, reg).unwrap(), jit)
     }
 }

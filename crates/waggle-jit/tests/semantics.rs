@@ -5,10 +5,10 @@
 
 use std::sync::{Arc, Mutex};
 use waggle_isa::{
-    assemble, encode_program, AluOp, AtomicOp, CallTarget, EndianOp, Insn, JmpCond, LdImm64,
-    MemSize, Reg, Source, Syntax, Width,
+    assemble, decode_program, encode_program, AluOp, AtomicOp, CallTarget, EndianOp, Insn, JmpCond,
+    LdImm64, MemSize, Reg, Source, Syntax, Width,
 };
-use waggle_jit::JitProgram;
+use waggle_jit::{JitOptions, JitProgram};
 use waggle_vm::{HelperRegistry, Input, Interrupt, Outcome, Program, RunError, RunOptions};
 
 fn opts() -> RunOptions {
@@ -748,4 +748,56 @@ fn helpers_with_a_native_entry_point_are_called_directly() {
         interp.run_checked(Input::empty(), &opts()).unwrap().r0,
         7 + 40000
     );
+}
+
+/// With constant blinding, no immediate of the program is in the machine
+/// code (without it, they are), and results do not change: ALU, jump, store
+/// and LD_IMM64 immediates, and a constant divisor, whose zero test the
+/// blinded code keeps. The constants meet a value read from memory, so
+/// that the code generator cannot fold them away.
+#[test]
+fn blinded_constants_are_absent_from_the_code_and_change_nothing() {
+    let reg = Arc::new(HelperRegistry::new());
+    let src = "ldxdw %r6, [%r1]\n\
+               mov %r0, %r6\n\
+               add %r0, 0x5a3c1e2f\n\
+               xor %r0, 0x7c5e3f4b\n\
+               lddw %r3, 0x1234567890abcdef\n\
+               add %r0, %r3\n\
+               stw [%r10-8], 0x4e6d8ca1\n\
+               ldxw %r2, [%r10-8]\n\
+               mul %r0, %r2\n\
+               jeq %r6, 0x3b2a1908, +1\n\
+               add %r0, 1\n\
+               div %r0, 0x1d3b5a79\n\
+               exit";
+    let insns = decode_program(&encode_program(&assemble(src, Syntax::Ubpf).unwrap())).unwrap();
+    let compile = |blind_constants| {
+        let opts = JitOptions {
+            blind_constants,
+            ..JitOptions::default()
+        };
+        JitProgram::compile(&insns, reg.clone(), &opts).unwrap()
+    };
+    let (plain, blinded) = (compile(false), compile(true));
+    let (interp, _) = program(src, &reg);
+    for input in [0x3b2a1908u64, 7, u64::MAX] {
+        let mut mem = input.to_le_bytes();
+        let expected = interp
+            .run_checked(Input::memory(&mut mem), &opts())
+            .unwrap()
+            .r0;
+        for jit in [&plain, &blinded] {
+            let got = jit_run(jit, Input::memory(&mut mem)).unwrap().r0;
+            assert_eq!(got, expected, "input {input:#x}");
+        }
+    }
+    let contains = |jit: &JitProgram, v: u32| {
+        jit.native_code()
+            .any(|(_, code)| code.windows(4).any(|w| w == v.to_le_bytes()))
+    };
+    for imm in [0x5a3c1e2f, 0x7c5e3f4b, 0x90abcdef, 0x4e6d8ca1, 0x3b2a1908] {
+        assert!(contains(&plain, imm), "{imm:#x} is in the plain code");
+        assert!(!contains(&blinded, imm), "{imm:#x} is in the blinded code");
+    }
 }

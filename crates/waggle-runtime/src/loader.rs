@@ -11,7 +11,7 @@ use std::time::Duration;
 use thiserror::Error;
 use waggle_analysis::cfg::Cfg;
 use waggle_isa::{decode_slots, CallTarget, DecodeError, Insn, LdImm64, RawInsn};
-use waggle_jit::{JitError, JitProgram};
+use waggle_jit::{JitError, JitOptions, JitProgram};
 use waggle_maps::{
     map_address, ArrayOfMaps, HashOfMaps, Map, MapError, MapOptions, MapSpec, MapType, ProgArray,
 };
@@ -73,12 +73,17 @@ pub enum ProgramError {
 pub struct LoadOptions {
     /// Per-CPU slots of per-CPU maps; running threads pick theirs.
     pub cpus: u32,
+    /// Compile programs for the JIT with constant blinding, as Linux does
+    /// with `bpf_jit_harden` (see `waggle_jit::JitOptions`): for programs
+    /// from untrusted sources. Off by default.
+    pub blind_constants: bool,
 }
 
 impl Default for LoadOptions {
     fn default() -> Self {
         LoadOptions {
             cpus: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
+            blind_constants: false,
         }
     }
 }
@@ -104,6 +109,8 @@ pub struct LoadedProgram {
     /// The object's maps, for map helper calls the JIT compiles without
     /// the helper.
     jit_maps: Arc<helpers::JitMaps>,
+    /// [`LoadOptions::blind_constants`].
+    blind_constants: bool,
 }
 
 impl LoadedProgram {
@@ -126,7 +133,12 @@ impl LoadedProgram {
             .get_or_init(|| {
                 let decoded = decode_slots(&self.insns).map_err(PrepareError::from)?;
                 let registry = self.program.registry().clone();
-                JitProgram::with_maps(&decoded, registry, &|addr| self.jit_maps.access(addr))
+                let maps = |addr| self.jit_maps.access(addr);
+                let opts = JitOptions {
+                    maps: Some(&maps),
+                    blind_constants: self.blind_constants,
+                };
+                JitProgram::compile(&decoded, registry, &opts)
             })
             .as_ref()
             .map_err(Clone::clone)
@@ -256,6 +268,7 @@ impl LoadedObject {
                 tail_calls,
                 jit: OnceLock::new(),
                 jit_maps: jit_maps.clone(),
+                blind_constants: opts.blind_constants,
             });
         }
         *shared.programs.write().expect("program table lock") =

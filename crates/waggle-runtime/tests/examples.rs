@@ -29,7 +29,14 @@ fn cases_dir() -> PathBuf {
 fn load(object: &str) -> LoadedObject {
     let path = repo().join("examples/c").join(object);
     // Two CPUs, so per-CPU maps really have several slots to sum.
-    LoadedObject::from_file(&path, &LoadOptions { cpus: 2 }).unwrap_or_else(|e| panic!("{e}"))
+    LoadedObject::from_file(
+        &path,
+        &LoadOptions {
+            cpus: 2,
+            ..LoadOptions::default()
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -24,7 +24,14 @@ const E2BIG: u64 = 2007;
 
 fn load(cpus: u32) -> LoadedObject {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(OBJECT);
-    let obj = LoadedObject::from_file(&path, &LoadOptions { cpus }).unwrap();
+    let obj = LoadedObject::from_file(
+        &path,
+        &LoadOptions {
+            cpus,
+            ..LoadOptions::default()
+        },
+    )
+    .unwrap();
     // The safety contract of `run_packet_with` on the JIT.
     for def in &obj.object.programs {
         if let Err(e) = verify(def, &obj.object.maps, &VerifyOptions::default()) {

@@ -42,7 +42,10 @@ fn frame(name: &str) -> Vec<u8> {
 fn typed_maps_and_per_thread_cpu_slots() {
     let obj = LoadedObject::from_file(
         &path("../../examples/c/xdp_proto_count.bpf.o"),
-        &LoadOptions { cpus: 4 },
+        &LoadOptions {
+            cpus: 4,
+            ..LoadOptions::default()
+        },
     )
     .unwrap();
     let prog = obj.program("xdp_proto_count").unwrap();

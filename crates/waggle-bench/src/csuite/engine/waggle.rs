@@ -47,7 +47,14 @@ impl Loaded {
         let program = workload.program;
         let object = Object::parse(program.name(), program.object()).map_err(load_error)?;
         let result_at = result_offset(&object)?;
-        let obj = LoadedObject::load(object, &LoadOptions { cpus: 1 }).map_err(load_error)?;
+        let obj = LoadedObject::load(
+            object,
+            &LoadOptions {
+                cpus: 1,
+                ..LoadOptions::default()
+            },
+        )
+        .map_err(load_error)?;
         if let Some(fill) = program.fill() {
             let map = obj
                 .map(fill.map())
