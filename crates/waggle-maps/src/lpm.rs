@@ -6,21 +6,32 @@
 //! prefix-length bits of its data); bits past the prefix are kept as given
 //! (Linux stores and returns them too) but never compared.
 //!
-//! Instead of Linux's path-compressed trie, the elements sit in an ordered
-//! map whose order is exactly the trie's post-order (a prefix after
-//! everything it covers, 0-branch before 1-branch), which gives Linux's
-//! `next_key` order: more specific prefixes first. A lookup probes the
-//! prefix lengths present in the map, longest first, up to the key's length:
-//! at most `8 * data size + 1` ordered-map probes, usually a handful.
+//! Instead of Linux's path-compressed trie, the elements are indexed twice:
+//! - an ordered set whose order is exactly the trie's post-order (a prefix
+//!   after everything it covers, 0-branch before 1-branch), which gives
+//!   Linux's `next_key` order: more specific prefixes first;
+//! - an open-addressing hash table keyed by (prefix length, data masked to
+//!   the prefix), for lookups. The data is held as big-endian 64-bit words,
+//!   so masking and comparing a prefix takes a word or two for IPv4 and IPv6
+//!   keys. A lookup probes the prefix lengths present in the map, longest
+//!   first, up to the key's length: one hash probe per length present,
+//!   usually a handful, without allocating.
+//!
+//! The table's hash is a folded multiply keyed by a random per-map seed:
+//! fast for the few words of a prefix, and collisions cannot be planned
+//! without the seed.
 //!
 //! Values live in preallocated slots recycled through a FIFO free list, as
 //! in the hash maps (and for the same reason: program pointers stay valid).
-//! `BPF_F_NO_PREALLOC` is mandatory, as in Linux, but only the index
-//! allocates on demand. Updates of an existing prefix install the value in a
+//! `BPF_F_NO_PREALLOC` is mandatory, as in Linux, but only the indexes
+//! allocate on demand. Updates of an existing prefix install the value in a
 //! fresh slot, as Linux installs a fresh node. Linux's trie accepts
 //! `BPF_NOEXIST`/`BPF_EXIST` and reports a full map as `ENOSPC` only when a
 //! new prefix would be added (its behaviour since 6.13; earlier kernels
 //! ignored the flags and refused any update of a full trie).
+//!
+//! Both indexes are behind one `RwLock`: lookups share it, updates and
+//! deletes take it exclusively.
 
 use crate::check::{self, invalid, round8};
 use crate::lock::ValueLayout;
@@ -29,17 +40,25 @@ use crate::{Map, MapError, MapFlags, MapOptions, MapSpec, MapType, BPF_EXIST, BP
 use std::any::Any;
 use std::borrow::Borrow;
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
+use std::hash::{BuildHasher, RandomState};
 use std::ops::Bound;
 use std::ptr::NonNull;
 use std::sync::RwLock;
 
 const PREFIX_LEN_SIZE: usize = 4;
 const DATA_SIZE_MAX: u32 = 256;
+/// Data words of the largest key.
+const WORDS_MAX: usize = DATA_SIZE_MAX as usize / 8;
 /// Linux's `LPM_VAL_SIZE_MAX`: KMALLOC_MAX_SIZE - LPM_DATA_SIZE_MAX - sizeof(struct lpm_trie_node).
 const VALUE_SIZE_MAX: u64 = check::KMALLOC_MAX_SIZE - DATA_SIZE_MAX as u64 - 40;
 /// Rough per-element cost of the ordered index (node share and boxed key).
 const INDEX_OVERHEAD: u64 = 64;
+/// Hash table entries per element at the lowest load (a table grows when
+/// half full, so after growing it is a quarter full).
+const TABLE_ENTRIES_PER_ELEMENT: u64 = 4;
+/// An empty hash table entry.
+const EMPTY: u32 = u32::MAX;
 
 fn prefix_len(key: &[u8]) -> u32 {
     let mut b = [0u8; 4];
@@ -49,9 +68,9 @@ fn prefix_len(key: &[u8]) -> u32 {
     u32::from_ne_bytes(b)
 }
 
-fn bit(data: &[u8], index: usize) -> u8 {
-    data.get(index / 8)
-        .map_or(0, |b| (b >> (7 - index % 8)) & 1)
+/// The mask of the first `bits` (1..=8) bits of a byte.
+fn byte_mask(bits: usize) -> u8 {
+    0xffu8 << (8 - bits.min(8))
 }
 
 /// Trie post-order of two raw keys: compare the bits both prefixes have; at
@@ -62,25 +81,16 @@ fn postorder(a: &[u8], b: &[u8]) -> Ordering {
     let da = a.get(PREFIX_LEN_SIZE..).unwrap_or(&[]);
     let db = b.get(PREFIX_LEN_SIZE..).unwrap_or(&[]);
     let common = la.min(lb);
-    let whole = common / 8;
-    let (ha, hb) = (da.get(..whole).unwrap_or(da), db.get(..whole).unwrap_or(db));
-    if ha != hb {
-        // Find the first differing bit in the whole bytes.
-        for (x, y) in ha.iter().zip(hb) {
-            if x != y {
-                let first = (x ^ y).leading_zeros();
-                return if (x >> (7 - first)) & 1 == 0 {
-                    Ordering::Less
-                } else {
-                    Ordering::Greater
-                };
-            }
-        }
-    }
-    for i in whole * 8..common {
-        match bit(da, i).cmp(&bit(db, i)) {
-            Ordering::Equal => continue,
-            other => return other,
+    for (i, (x, y)) in da.iter().zip(db).take(common.div_ceil(8)).enumerate() {
+        // Bits past the common prefix in its last byte do not count.
+        let diff = (x ^ y) & byte_mask(common - i * 8);
+        if diff != 0 {
+            let first = 0x80u8 >> diff.leading_zeros();
+            return if x & first == 0 {
+                Ordering::Less
+            } else {
+                Ordering::Greater
+            };
         }
     }
     // Equal on the common bits: the longer prefix first.
@@ -116,7 +126,7 @@ impl Ord for KeyRef {
     }
 }
 
-/// An owned key in the index.
+/// An owned key in the ordered index.
 struct Key(Box<[u8]>);
 
 impl Borrow<KeyRef> for Key {
@@ -141,10 +151,235 @@ impl Ord for Key {
     }
 }
 
+/// A key's data as big-endian words: data bit `i` (most significant first)
+/// is bit `63 - i % 64` of word `i / 64`; the last word is zero-padded.
+fn load_words(data: &[u8]) -> [u64; WORDS_MAX] {
+    let mut words = [0u64; WORDS_MAX];
+    for (chunk, w) in data.chunks(8).zip(words.iter_mut()) {
+        let mut b = [0u8; 8];
+        if let Some(dst) = b.get_mut(..chunk.len()) {
+            dst.copy_from_slice(chunk);
+        }
+        *w = u64::from_be_bytes(b);
+    }
+    words
+}
+
+/// The first `len` bits of a key's data words: whole words, then the
+/// masked partial word if `len` is not a multiple of 64.
+#[derive(Clone, Copy)]
+struct Prefix<'a> {
+    len: u32,
+    whole: &'a [u64],
+    partial: Option<u64>,
+}
+
+impl<'a> Prefix<'a> {
+    /// `len` must not exceed the bits of `words`.
+    fn new(words: &'a [u64], len: u32) -> Prefix<'a> {
+        let full = len as usize / 64;
+        let rem = len % 64;
+        Prefix {
+            len,
+            whole: words.get(..full).unwrap_or(words),
+            partial: (rem != 0).then(|| words.get(full).map_or(0, |w| w & (!0u64 << (64 - rem)))),
+        }
+    }
+
+    /// Whether `stored`, a prefix of this length written by
+    /// [`Table::insert`] (masked, zero past the prefix), is this prefix.
+    fn matches(&self, stored: &[u64]) -> bool {
+        let n = self.whole.len();
+        stored.get(..n) == Some(self.whole)
+            && self.partial.is_none_or(|p| stored.get(n) == Some(&p))
+    }
+}
+
+/// 64x64 -> 128-bit multiply, halves folded together.
+fn fold_mul(a: u64, b: u64) -> u64 {
+    let p = u128::from(a) * u128::from(b);
+    (p as u64) ^ ((p >> 64) as u64)
+}
+
+#[derive(Clone, Copy)]
+struct Entry {
+    hash: u64,
+    len: u32,
+    /// The element's value slot, or [`EMPTY`].
+    slot: u32,
+}
+
+/// The lookup index: open addressing with linear probing over a power-of-two
+/// number of entries at most half full, each entry with the prefix's masked
+/// data words (`width` per entry) in `words`. Deletion shifts later entries
+/// back, so there are no tombstones and a probe stops at the first empty
+/// entry.
+struct Table {
+    entries: Vec<Entry>,
+    words: Vec<u64>,
+    width: usize,
+    count: usize,
+    seed: [u64; 2],
+}
+
+impl Table {
+    fn new(width: usize) -> Table {
+        let random = RandomState::new();
+        Table {
+            entries: Vec::new(),
+            words: Vec::new(),
+            width,
+            count: 0,
+            // The multiplier must be odd to lose no bits.
+            seed: [random.hash_one(0u64), random.hash_one(1u64) | 1],
+        }
+    }
+
+    fn hash(&self, p: &Prefix) -> u64 {
+        let [s0, s1] = self.seed;
+        let mut h = fold_mul(s0 ^ u64::from(p.len), s1);
+        for &w in p.whole.iter().chain(&p.partial) {
+            h = fold_mul(h ^ w, s1);
+        }
+        h
+    }
+
+    fn stored(&self, pos: usize) -> &[u64] {
+        self.words
+            .get(pos * self.width..(pos + 1) * self.width)
+            .unwrap_or(&[])
+    }
+
+    /// The position of `p`, whose hash is `hash`.
+    fn find(&self, p: &Prefix, hash: u64) -> Option<usize> {
+        let mask = self.entries.len().checked_sub(1)?;
+        let mut pos = hash as usize & mask;
+        loop {
+            let e = self.entries.get(pos)?;
+            if e.slot == EMPTY {
+                return None;
+            }
+            if e.hash == hash && e.len == p.len && p.matches(self.stored(pos)) {
+                return Some(pos);
+            }
+            pos = (pos + 1) & mask;
+        }
+    }
+
+    /// Makes room for one more entry, so that [`Table::insert`] cannot fail.
+    fn reserve_one(&mut self) -> Result<(), MapError> {
+        if (self.count + 1) * 2 <= self.entries.len() {
+            return Ok(());
+        }
+        let cap = (self.entries.len() * 2).max(16);
+        let mut entries = Vec::new();
+        entries
+            .try_reserve_exact(cap)
+            .map_err(|_| MapError::NoMemory)?;
+        entries.resize(
+            cap,
+            Entry {
+                hash: 0,
+                len: 0,
+                slot: EMPTY,
+            },
+        );
+        let mut words = Vec::new();
+        words
+            .try_reserve_exact(cap * self.width)
+            .map_err(|_| MapError::NoMemory)?;
+        words.resize(cap * self.width, 0);
+        let old = std::mem::replace(
+            self,
+            Table {
+                entries,
+                words,
+                width: self.width,
+                count: 0,
+                seed: self.seed,
+            },
+        );
+        for (pos, e) in old.entries.iter().enumerate() {
+            if e.slot != EMPTY {
+                self.place(*e, old.stored(pos));
+            }
+        }
+        Ok(())
+    }
+
+    /// Puts `e` with its words in the first empty entry from its home.
+    fn place(&mut self, e: Entry, stored: &[u64]) {
+        let mask = self.entries.len() - 1;
+        let mut pos = e.hash as usize & mask;
+        while self.entries.get(pos).is_some_and(|x| x.slot != EMPTY) {
+            pos = (pos + 1) & mask;
+        }
+        if let Some(x) = self.entries.get_mut(pos) {
+            *x = e;
+        }
+        let width = self.width;
+        if let Some(dst) = self.words.get_mut(pos * width..(pos + 1) * width) {
+            dst.copy_from_slice(stored);
+        }
+        self.count += 1;
+    }
+
+    /// Adds absent prefix `p` (hash `hash`) with `slot`, after
+    /// [`Table::reserve_one`].
+    fn insert(&mut self, p: &Prefix, hash: u64, slot: u32) {
+        let mut stored = [0u64; WORDS_MAX];
+        for (dst, &w) in stored.iter_mut().zip(p.whole.iter().chain(&p.partial)) {
+            *dst = w;
+        }
+        let e = Entry {
+            hash,
+            len: p.len,
+            slot,
+        };
+        self.place(e, stored.get(..self.width).unwrap_or(&[]));
+    }
+
+    /// Removes the entry at `pos`: later entries of the same run move back
+    /// into the hole when their home position allows it.
+    fn remove(&mut self, mut hole: usize) {
+        let mask = self.entries.len() - 1;
+        let width = self.width;
+        let mut pos = hole;
+        loop {
+            pos = (pos + 1) & mask;
+            let Some(&e) = self.entries.get(pos) else {
+                break;
+            };
+            if e.slot == EMPTY {
+                break;
+            }
+            let home = e.hash as usize & mask;
+            // The hole lies between the entry's home and the entry.
+            if pos.wrapping_sub(home) & mask >= pos.wrapping_sub(hole) & mask {
+                if let Some(x) = self.entries.get_mut(hole) {
+                    *x = e;
+                }
+                self.words
+                    .copy_within(pos * width..(pos + 1) * width, hole * width);
+                hole = pos;
+            }
+        }
+        if let Some(x) = self.entries.get_mut(hole) {
+            x.slot = EMPTY;
+        }
+        self.count -= 1;
+    }
+}
+
 struct Index {
-    tree: BTreeMap<Key, u32>,
+    /// The elements' keys as stored, in trie post-order.
+    tree: BTreeSet<Key>,
+    /// The elements by prefix, with their value slots.
+    table: Table,
     /// Elements per prefix length (index 0..=max_prefixlen).
     per_len: Vec<u32>,
+    /// The prefix lengths present, longest first.
+    lens: Vec<u32>,
     free: VecDeque<u32>,
 }
 
@@ -187,8 +422,13 @@ impl LpmTrie {
             )));
         }
         let slots = u64::from(spec.max_entries) + 1;
-        let per =
-            round8(u64::from(spec.value_size)) + u64::from(spec.key_size) + INDEX_OVERHEAD + 4;
+        let table = TABLE_ENTRIES_PER_ELEMENT
+            * (std::mem::size_of::<Entry>() as u64 + round8(u64::from(data)));
+        let per = round8(u64::from(spec.value_size))
+            + u64::from(spec.key_size)
+            + INDEX_OVERHEAD
+            + table
+            + 4;
         Ok(slots.saturating_mul(per))
     }
 
@@ -200,7 +440,8 @@ impl LpmTrie {
         check::cap(bytes)?;
         let stride = round8(u64::from(spec.value_size)) as usize;
         let slots = spec.max_entries + 1;
-        let max_prefixlen = (spec.key_size - PREFIX_LEN_SIZE as u32) * 8;
+        let data = (spec.key_size - PREFIX_LEN_SIZE as u32) as usize;
+        let max_prefixlen = data as u32 * 8;
         let mut free = VecDeque::new();
         free.try_reserve_exact(slots as usize)
             .map_err(|_| MapError::NoMemory)?;
@@ -215,8 +456,10 @@ impl LpmTrie {
             },
             values: Region::zeroed(u64::from(slots).saturating_mul(stride as u64))?,
             index: RwLock::new(Index {
-                tree: BTreeMap::new(),
+                tree: BTreeSet::new(),
+                table: Table::new(data.div_ceil(8)),
                 per_len: vec![0; max_prefixlen as usize + 1],
+                lens: Vec::new(),
                 free,
             }),
         })
@@ -232,18 +475,13 @@ impl LpmTrie {
         if want > self.max_prefixlen {
             return None;
         }
-        let mut probe = [0u8; PREFIX_LEN_SIZE + DATA_SIZE_MAX as usize];
-        let probe = probe.get_mut(..key.len())?;
-        probe.copy_from_slice(key);
-        for len in (0..=want).rev() {
-            if index.per_len.get(len as usize).copied().unwrap_or(0) == 0 {
-                continue;
-            }
-            if let Some(p) = probe.get_mut(..PREFIX_LEN_SIZE) {
-                p.copy_from_slice(&len.to_ne_bytes());
-            }
-            if let Some(&slot) = index.tree.get(KeyRef::new(probe)) {
-                return Some(slot);
+        let words = load_words(key.get(PREFIX_LEN_SIZE..)?);
+        let table = &index.table;
+        let shorter = index.lens.partition_point(|&len| len > want);
+        for &len in index.lens.get(shorter..)? {
+            let p = Prefix::new(&words, len);
+            if let Some(pos) = table.find(&p, table.hash(&p)) {
+                return table.entries.get(pos).map(|e| e.slot);
             }
         }
         None
@@ -285,32 +523,46 @@ impl Map for LpmTrie {
         }
         self.check_prefix(key)?;
         check::value_len(&self.spec, value, self.layout.size)?;
-        let mut index = check::write(&self.index);
-        let old = index.tree.get(KeyRef::new(key)).copied();
+        let len = prefix_len(key);
+        let words = load_words(key.get(PREFIX_LEN_SIZE..).unwrap_or(&[]));
+        let p = Prefix::new(&words, len);
+        let mut guard = check::write(&self.index);
+        let index = &mut *guard;
+        let hash = index.table.hash(&p);
+        let old = index.table.find(&p, hash);
         match (old, flags) {
             (Some(_), BPF_NOEXIST) => return Err(MapError::Exists),
             (None, BPF_EXIST) => return Err(MapError::NotFound),
             _ => {}
         }
-        if old.is_none() && index.tree.len() >= self.spec.max_entries as usize {
-            return Err(MapError::NoSpace);
+        if old.is_none() {
+            if index.table.count >= self.spec.max_entries as usize {
+                return Err(MapError::NoSpace);
+            }
+            index.table.reserve_one()?;
         }
-        let slot = index.free.pop_front().ok_or(MapError::NoSpace)?;
+        let slot = *index.free.front().ok_or(MapError::NoSpace)?;
         let ptr = self.value_ptr(slot).ok_or(MapError::NoSpace)?;
+        index.free.pop_front();
         // SAFETY: `ptr` is a value of this layout inside the region.
         unsafe { self.layout.init(ptr, value) };
+        // Linux's new node carries the new data bytes, also past the prefix.
         let new_key = Key(key.to_vec().into_boxed_slice());
-        match old {
-            Some(o) => {
-                // Replace the key too: Linux's new node carries the new data bytes.
-                index.tree.remove(KeyRef::new(key));
-                index.tree.insert(new_key, slot);
-                index.free.push_back(o);
+        match old.and_then(|pos| index.table.entries.get_mut(pos)) {
+            Some(e) => {
+                let retired = std::mem::replace(&mut e.slot, slot);
+                index.tree.replace(new_key);
+                index.free.push_back(retired);
             }
             None => {
-                index.tree.insert(new_key, slot);
-                if let Some(n) = index.per_len.get_mut(prefix_len(key) as usize) {
+                index.table.insert(&p, hash, slot);
+                index.tree.insert(new_key);
+                if let Some(n) = index.per_len.get_mut(len as usize) {
                     *n += 1;
+                    if *n == 1 {
+                        let at = index.lens.partition_point(|&l| l > len);
+                        index.lens.insert(at, len);
+                    }
                 }
             }
         }
@@ -319,14 +571,24 @@ impl Map for LpmTrie {
 
     fn delete(&self, key: &[u8]) -> Result<(), MapError> {
         self.check_prefix(key)?;
-        let mut index = check::write(&self.index);
-        let slot = index
-            .tree
-            .remove(KeyRef::new(key))
+        let len = prefix_len(key);
+        let words = load_words(key.get(PREFIX_LEN_SIZE..).unwrap_or(&[]));
+        let p = Prefix::new(&words, len);
+        let mut guard = check::write(&self.index);
+        let index = &mut *guard;
+        let pos = index
+            .table
+            .find(&p, index.table.hash(&p))
             .ok_or(MapError::NotFound)?;
+        let slot = index.table.entries.get(pos).map_or(EMPTY, |e| e.slot);
+        index.table.remove(pos);
+        index.tree.remove(KeyRef::new(key));
         index.free.push_back(slot);
-        if let Some(n) = index.per_len.get_mut(prefix_len(key) as usize) {
+        if let Some(n) = index.per_len.get_mut(len as usize) {
             *n = n.saturating_sub(1);
+            if *n == 0 {
+                index.lens.retain(|&l| l != len);
+            }
         }
         Ok(())
     }
@@ -354,21 +616,20 @@ impl Map for LpmTrie {
         let first = || {
             index
                 .tree
-                .keys()
-                .next()
+                .first()
                 .map(|k| k.0.to_vec())
                 .ok_or(MapError::NotFound)
         };
         let Some(key) = key else { return first() };
         check::key_len(&self.spec, key)?;
-        if prefix_len(key) > self.max_prefixlen || !index.tree.contains_key(KeyRef::new(key)) {
+        if prefix_len(key) > self.max_prefixlen || !index.tree.contains(KeyRef::new(key)) {
             return first();
         }
         index
             .tree
             .range::<KeyRef, _>((Bound::Excluded(KeyRef::new(key)), Bound::Unbounded))
             .next()
-            .map(|(k, _)| k.0.to_vec())
+            .map(|k| k.0.to_vec())
             .ok_or(MapError::NotFound)
     }
 
