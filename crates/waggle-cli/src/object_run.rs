@@ -2,9 +2,7 @@
 //!
 //! The program is verified first and then runs on the JIT; with
 //! `--no-verify` (or `--interp`) it runs in the interpreter's checked mode,
-//! which needs no verifier. Programs that call `bpf_tail_call` run in the
-//! checked interpreter either way (the JIT has no tail calls yet), and the
-//! report names the engine that ran.
+//! which needs no verifier. The report names the engine that ran.
 
 use crate::failure::Failure;
 use crate::maps_dump::{dump_maps, MapDump};
@@ -222,16 +220,12 @@ fn compile_us(prog: &LoadedProgram, engine: Engine) -> Option<u128> {
 }
 
 /// The engine line of the text report.
-fn engine_line(prog: &LoadedProgram, asked: Engine, ran: Engine) -> String {
-    match ran {
+fn engine_line(prog: &LoadedProgram, engine: Engine) -> String {
+    match engine {
         Engine::Jit => match prog.jit_compile_time() {
             Some(d) => format!("engine: jit (compiled in {} µs)", d.as_micros()),
             None => "engine: jit".to_string(),
         },
-        _ if asked == Engine::Jit => {
-            "engine: interp (checked; the program makes tail calls, which the JIT does not run yet)"
-                .to_string()
-        }
         other => format!("engine: {other} (checked)"),
     }
 }
@@ -306,7 +300,7 @@ pub fn main(run: ObjectRun<'_>) -> Result<(), Failure> {
         "program {} ({}, section {})",
         report.program, report.prog_type, report.section
     );
-    println!("{}", engine_line(prog, engine, result.engine));
+    println!("{}", engine_line(prog, result.engine));
     match report.verdict {
         Some(v) => println!("retval: {} ({v})", report.retval),
         None => println!("retval: {} ({:#x})", report.retval, report.retval),
@@ -383,7 +377,6 @@ fn run_pcap(
     let mut total = Duration::ZERO;
     let mut trace = Vec::new();
     let repeat = cfg.repeat.max(1);
-    let mut ran = engine.for_program(prog);
     while let Some(packet) = reader.next_packet() {
         let packet = packet.map_err(|e| {
             Failure::BadInput(format!("{}: packet {}: {e}", input.display(), packets + 1))
@@ -393,7 +386,6 @@ fn run_pcap(
         // program the verifier accepted.
         let result = unsafe { obj.run_packet_with(prog, &packet.data, cfg, engine) }
             .map_err(|e| Failure::Program(format!("packet {packets}: {e}")))?;
-        ran = result.engine;
         total += result.duration * repeat;
         runs += u64::from(repeat);
         trace.extend(result.trace.iter().cloned());
@@ -417,8 +409,8 @@ fn run_pcap(
         program: &prog.name,
         section: &prog.section,
         prog_type: prog.prog_type.name(),
-        engine: ran.name(),
-        jit_compile_us: compile_us(prog, ran),
+        engine: engine.name(),
+        jit_compile_us: compile_us(prog, engine),
         packets,
         verdicts,
         written,
@@ -442,7 +434,7 @@ fn run_pcap(
         "program {} ({}, section {})",
         report.program, report.prog_type, report.section
     );
-    println!("{}", engine_line(prog, engine, ran));
+    println!("{}", engine_line(prog, engine));
     println!("packets: {}", report.packets);
     for (v, n) in &report.verdicts {
         println!("  {v}: {n}");

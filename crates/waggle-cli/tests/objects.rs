@@ -227,7 +227,7 @@ fn verified_programs_run_on_the_jit_unless_asked_otherwise() {
 }
 
 #[test]
-fn tail_calling_programs_run_in_the_interpreter() {
+fn tail_calling_programs_run_on_the_jit() {
     let data = format!("{CASES}/tail_calls/icmp_echo.in");
     let v = json(&waggle(&[
         "run",
@@ -238,8 +238,11 @@ fn tail_calling_programs_run_in_the_interpreter() {
         &data,
         "--json",
     ]));
-    assert_eq!(v["engine"], "interp", "the JIT has no tail calls yet");
-    assert_eq!(v["verdict"], "XDP_DROP");
+    assert_eq!(v["engine"], "jit");
+    assert_eq!(
+        v["verdict"], "XDP_DROP",
+        "tail-called into the ICMP handler"
+    );
     let text = waggle(&[
         "run",
         "examples/c/tail_calls.bpf.o",
@@ -249,7 +252,7 @@ fn tail_calling_programs_run_in_the_interpreter() {
         &data,
     ]);
     let stdout = String::from_utf8_lossy(&text.stdout);
-    assert!(stdout.contains("tail calls"), "{stdout}");
+    assert!(stdout.contains("engine: jit"), "{stdout}");
 }
 
 #[test]

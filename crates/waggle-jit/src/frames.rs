@@ -5,20 +5,24 @@
 //! registers or spill slots), so the only memory they share with Rust is the
 //! BPF stack and the few fields at the start of [`RunCtx`], which they address
 //! by fixed offsets. Everything that can end a run early (a helper's `Exit`,
-//! a fault, an out-of-packet LD_ABS, a call too deep) is recorded in the
-//! context by Rust code (see `helpers.rs`), and compiled code then returns
-//! frame by frame: a status load after each call that can stop, and no
-//! unwinding through JIT frames.
+//! a fault, an out-of-packet LD_ABS, a call too deep, a tail call) is
+//! recorded in the context by Rust code (see `helpers.rs`), and compiled code
+//! then returns frame by frame: a status load after each call that can stop,
+//! and no unwinding through JIT frames. A tail call is then made here, by the
+//! run's loop, on the same stack frame.
 
-use crate::program::Compiled;
+use crate::program::{Compiled, JitProgram};
 use std::any::Any;
 use std::mem::{offset_of, MaybeUninit};
-use waggle_vm::{Outcome, Region, RunError, RunOptions, MAX_CALL_FRAMES, STACK_SIZE};
+use std::sync::Arc;
+use thiserror::Error;
+use waggle_vm::{Outcome, Program, Region, RunError, RunOptions, MAX_CALL_FRAMES, STACK_SIZE};
 
 /// The signature of every compiled BPF function: the run's context, the
 /// frame pointer of the function's own 512-byte frame (`r10`), and `r1`..`r5`;
 /// returns `r0`.
-pub(crate) type JitFn = unsafe extern "C" fn(*mut RunCtx<'_>, u64, u64, u64, u64, u64, u64) -> u64;
+pub(crate) type JitFn =
+    unsafe extern "C" fn(*mut RunCtx<'_, '_>, u64, u64, u64, u64, u64, u64) -> u64;
 
 /// Values of [`RunCtx::status`]. Anything but `RUNNING` makes compiled code
 /// return to its caller at once.
@@ -30,14 +34,42 @@ pub(crate) mod status {
     pub const FAILED: u64 = 2;
     /// A helper panicked; the panic resumes once compiled code has returned.
     pub const PANICKED: u64 = 3;
+    /// A tail call succeeded: the run goes on in [`super::RunCtx::tail_call`]'s
+    /// program once compiled code has returned.
+    pub const TAIL_CALL: u64 = 4;
+}
+
+/// Where a run finds the compiled code of the programs it tail-calls: the
+/// JIT compiles one program at a time and does not know the embedder's
+/// programs, so the embedder maps each tail call's target (the program the
+/// tail-call helper returned in [`waggle_vm::Interrupt::TailCall`]) to its
+/// compiled code, compiling it if need be.
+pub type TailCallTargets<'a> =
+    dyn Fn(&Arc<Program>) -> Result<&'a JitProgram, TailCallTargetError> + 'a;
+
+/// Why a tail call's target has no compiled code; the run fails with it, as
+/// a fault of the tail-call helper.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum TailCallTargetError {
+    /// The target is not one of the embedder's programs.
+    #[error("the target program is unknown to this runtime")]
+    Unknown,
+    /// The target program could not be compiled.
+    #[error("cannot compile the target program `{program}`: {error}")]
+    Compile {
+        program: String,
+        error: crate::JitError,
+    },
 }
 
 /// State of one run (or one callback), shared with compiled code.
 ///
 /// `repr(C)` because compiled code reads the first fields by offset
-/// ([`offsets`]); the rest is for the Rust side only.
+/// ([`offsets`]); the rest is for the Rust side only. `'t` is the lifetime of
+/// the embedder's tail-call targets, which outlive a callback's shorter run
+/// (`'a`).
 #[repr(C)]
-pub(crate) struct RunCtx<'a> {
+pub(crate) struct RunCtx<'a, 't> {
     pub status: u64,
     pub exit_value: u64,
     /// The packet LD_ABS/LD_IND read: start address and length (0 and 0 when
@@ -48,20 +80,40 @@ pub(crate) struct RunCtx<'a> {
     /// `CallDepth` error (checked only when a call chain can get that deep).
     pub min_fp: u64,
     pub has_packet: bool,
-    pub compiled: &'a Compiled,
+    /// The running program: the one the run started with, or the last one
+    /// it tail-called.
+    pub compiled: &'t Compiled,
+    /// The function the running program started at (0, or a callback's
+    /// entry): tail calls are made from its frame only, as in the
+    /// interpreter.
+    pub entry: usize,
     pub env: Option<&'a mut dyn Any>,
     pub opts: &'a RunOptions,
+    /// `None`: tail calls fail the run with [`RunError::Unsupported`].
+    pub targets: Option<&'t TailCallTargets<'t>>,
+    /// Tail calls made so far (the tail-call helper enforces the limit).
+    pub tail_calls: u32,
+    /// With status `TAIL_CALL`: the program to go on in and its `r1`.
+    pub tail_call: Option<(&'t Compiled, u64)>,
     pub error: Option<RunError>,
     pub panic: Option<Box<dyn Any + Send>>,
+}
+
+/// What a run starts with besides its program, entry and arguments.
+pub(crate) struct RunParts<'a, 't> {
+    pub env: Option<&'a mut dyn Any>,
+    pub packet: Option<Region>,
+    pub opts: &'a RunOptions,
+    pub targets: Option<&'t TailCallTargets<'t>>,
 }
 
 /// Offsets of the fields compiled code touches.
 pub(crate) mod offsets {
     use super::*;
-    pub const STATUS: i32 = offset_of!(RunCtx<'static>, status) as i32;
-    pub const PACKET_START: i32 = offset_of!(RunCtx<'static>, packet_start) as i32;
-    pub const PACKET_LEN: i32 = offset_of!(RunCtx<'static>, packet_len) as i32;
-    pub const MIN_FP: i32 = offset_of!(RunCtx<'static>, min_fp) as i32;
+    pub const STATUS: i32 = offset_of!(RunCtx<'static, 'static>, status) as i32;
+    pub const PACKET_START: i32 = offset_of!(RunCtx<'static, 'static>, packet_start) as i32;
+    pub const PACKET_LEN: i32 = offset_of!(RunCtx<'static, 'static>, packet_len) as i32;
+    pub const MIN_FP: i32 = offset_of!(RunCtx<'static, 'static>, min_fp) as i32;
 }
 
 /// The BPF stack of every frame: 8 × 512 bytes, 8-byte aligned for atomics,
@@ -100,56 +152,77 @@ impl Stack {
 }
 
 /// Runs the compiled function that starts at instruction `start` with `args`
-/// in `r1`..`r5`, on `stack`, and reads how it ended.
+/// in `r1`..`r5`, on `stack`, and then every program it tail-calls on the
+/// same frame; reads how the last one ended.
 ///
 /// # Safety
-/// As for [`crate::JitProgram::run`]: the program only touches valid memory.
-pub(crate) unsafe fn run_function(
-    compiled: &Compiled,
+/// As for [`crate::JitProgram::run`]: the program, and every program it
+/// tail-calls, only touches valid memory.
+pub(crate) unsafe fn run_function<'t>(
+    compiled: &'t Compiled,
     start: usize,
     args: [u64; 5],
-    env: Option<&mut dyn Any>,
-    packet: Option<Region>,
-    opts: &RunOptions,
+    parts: RunParts<'_, 't>,
     stack: &mut Stack,
 ) -> Result<Outcome, RunError> {
-    let Some(func) = compiled.function(start) else {
-        return Err(RunError::BadCallback(
-            waggle_vm::FUNC_REF_TAG | start as u64,
-        ));
-    };
     let top = stack.top();
     let mut ctx = RunCtx {
         status: status::RUNNING,
         exit_value: 0,
-        packet_start: packet.map_or(0, |p| p.start),
-        packet_len: packet.map_or(0, |p| p.end - p.start),
+        packet_start: parts.packet.map_or(0, |p| p.start),
+        packet_len: parts.packet.map_or(0, |p| p.end - p.start),
         min_fp: top - ((MAX_CALL_FRAMES - 1) * STACK_SIZE) as u64,
-        has_packet: packet.is_some(),
+        has_packet: parts.packet.is_some(),
         compiled,
-        env,
-        opts,
+        entry: start,
+        env: parts.env,
+        opts: parts.opts,
+        targets: parts.targets,
+        tail_calls: 0,
+        tail_call: None,
         error: None,
         panic: None,
     };
-    // SAFETY: `func` was compiled with the `JitFn` signature; the caller
-    // vouches for the program's memory accesses; `ctx` and `stack` outlive
-    // the call.
-    let r0 = unsafe { func(&mut ctx, top, args[0], args[1], args[2], args[3], args[4]) };
-    if let Some(payload) = ctx.panic.take() {
-        // A helper panicked: the panic goes on in the embedder's code, as it
-        // does from the interpreter, now that no JIT frame is left to unwind.
-        std::panic::resume_unwind(payload);
-    }
-    match ctx.status {
-        status::RUNNING => Ok(Outcome { r0, insns: 0 }),
-        status::EXITED => Ok(Outcome {
-            r0: ctx.exit_value,
-            insns: 0,
-        }),
-        _ => Err(ctx.error.take().unwrap_or(RunError::Unsupported {
-            pc: 0,
-            what: "a failure without an error (a bug in waggle-jit)",
-        })),
+    let mut args = args;
+    loop {
+        let Some(func) = ctx.compiled.function(ctx.entry) else {
+            return Err(RunError::BadCallback(
+                waggle_vm::FUNC_REF_TAG | ctx.entry as u64,
+            ));
+        };
+        // SAFETY: `func` was compiled with the `JitFn` signature; the caller
+        // vouches for the memory accesses of the program and of those it
+        // tail-calls; `ctx` and `stack` outlive the call.
+        let r0 = unsafe { func(&mut ctx, top, args[0], args[1], args[2], args[3], args[4]) };
+        if let Some(payload) = ctx.panic.take() {
+            // A helper panicked: the panic goes on in the embedder's code, as
+            // it does from the interpreter, now that no JIT frame is left to
+            // unwind.
+            std::panic::resume_unwind(payload);
+        }
+        match (ctx.status, ctx.tail_call.take()) {
+            (status::RUNNING, _) => return Ok(Outcome { r0, insns: 0 }),
+            (status::EXITED, _) => {
+                return Ok(Outcome {
+                    r0: ctx.exit_value,
+                    insns: 0,
+                })
+            }
+            (status::TAIL_CALL, Some((next, r1))) => {
+                // The new program starts with only its context, in r1, on
+                // the same stack frame, as in Linux and the interpreter.
+                ctx.status = status::RUNNING;
+                ctx.compiled = next;
+                ctx.entry = 0;
+                ctx.tail_calls += 1;
+                args = [r1, 0, 0, 0, 0];
+            }
+            _ => {
+                return Err(ctx.error.take().unwrap_or(RunError::Unsupported {
+                    pc: 0,
+                    what: "a failure without an error (a bug in waggle-jit)",
+                }))
+            }
+        }
     }
 }

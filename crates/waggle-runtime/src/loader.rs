@@ -18,10 +18,6 @@ use waggle_maps::{
 use waggle_object::{MapDef, Object, ObjectError, ProgramType};
 use waggle_vm::{HelperRegistry, PrepareError, Program, Region};
 
-/// Linux's `bpf_tail_call` helper id: programs that call it run in the
-/// interpreter, which implements tail calls (the JIT does not yet).
-const BPF_TAIL_CALL: i32 = 12;
-
 /// Why an object cannot be loaded into the runtime.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum LoadError {
@@ -100,9 +96,6 @@ pub struct LoadedProgram {
     /// The instructions as the object has them (after linking), for display.
     pub object_insns: Vec<RawInsn>,
     pub(crate) program: Arc<Program>,
-    /// Whether the program calls `bpf_tail_call` (such programs never start
-    /// on the JIT; see [`crate::Engine::Jit`]).
-    pub(crate) tail_calls: bool,
     /// The program compiled by the JIT, on its first JIT run (or
     /// [`LoadedProgram::jit`]); a failure is kept too, so it is not retried.
     pub(crate) jit: OnceLock<Result<JitProgram, JitError>>,
@@ -114,13 +107,6 @@ pub struct LoadedProgram {
 }
 
 impl LoadedProgram {
-    /// Whether the program calls `bpf_tail_call`. [`crate::Engine::Jit`]
-    /// runs such programs in the checked interpreter instead, since the JIT
-    /// has no tail calls yet.
-    pub fn calls_tail_call(&self) -> bool {
-        self.tail_calls
-    }
-
     /// The program compiled to native code, compiling it on the first call
     /// (later calls, and JIT runs, reuse it). Compiling is safe; running the
     /// result is not (see [`LoadedObject::run_packet_with`]).
@@ -254,9 +240,6 @@ impl LoadedObject {
             let decoded = decode_slots(&insns).map_err(|e| prog_err(e.into()))?;
             let program =
                 Program::new(&decoded, registry.clone()).map_err(|e| prog_err(e.into()))?;
-            let tail_calls = decoded
-                .iter()
-                .any(|(_, i)| *i == Insn::Call(CallTarget::Helper(BPF_TAIL_CALL)));
             programs.push(LoadedProgram {
                 name: def.name.clone(),
                 section: def.section.clone(),
@@ -265,7 +248,6 @@ impl LoadedObject {
                 insns,
                 object_insns: def.insns.clone(),
                 program: Arc::new(program),
-                tail_calls,
                 jit: OnceLock::new(),
                 jit_maps: jit_maps.clone(),
                 blind_constants: opts.blind_constants,

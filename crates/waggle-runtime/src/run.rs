@@ -5,10 +5,11 @@
 use crate::context::{layout, CtxKind};
 use crate::env::{PacketState, Redirect, RunEnv};
 use crate::loader::{LoadedObject, LoadedProgram};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use thiserror::Error;
-use waggle_jit::JitProgram;
-use waggle_vm::{Input, Region, RunOptions};
+use waggle_jit::{JitProgram, TailCallTargetError};
+use waggle_vm::{Input, Program, Region, RunOptions};
 
 /// Room before the packet, as Linux's `XDP_PACKET_HEADROOM`, so programs can
 /// grow the packet at its head.
@@ -45,9 +46,8 @@ pub enum Engine {
     /// Native code compiled by `waggle-jit` (Cranelift), compiled once per
     /// program on its first JIT run and kept in the [`LoadedProgram`]. No
     /// checks, no instruction count ([`RunResult::insns`] is 0) and no
-    /// budget (verified programs terminate). The JIT has no tail calls yet:
-    /// a program that calls `bpf_tail_call` runs in [`Engine::Interp`]
-    /// instead, and [`RunResult::engine`] says so.
+    /// budget (verified programs terminate). Tail calls go on in the
+    /// target's compiled code, compiled on the JIT's first tail call into it.
     Jit,
 }
 
@@ -61,15 +61,6 @@ impl Engine {
             Engine::Interp => "interp",
             Engine::InterpUnchecked => "interp-unchecked",
             Engine::Jit => "jit",
-        }
-    }
-
-    /// The engine that runs `prog` when `self` is asked for: the same one,
-    /// except [`Engine::Jit`] for a program that calls `bpf_tail_call`.
-    pub fn for_program(self, prog: &LoadedProgram) -> Engine {
-        match self {
-            Engine::Jit if prog.calls_tail_call() => Engine::Interp,
-            e => e,
         }
     }
 }
@@ -122,9 +113,7 @@ pub struct RunResult {
     pub retval: u64,
     /// Instructions executed (0 on the JIT, which does not count them).
     pub insns: u64,
-    /// The engine that ran the program: the one asked for, or
-    /// [`Engine::Interp`] when [`Engine::Jit`] was asked for a program that
-    /// calls `bpf_tail_call`.
+    /// The engine that ran the program (the one asked for).
     pub engine: Engine,
     /// The packet after the run (XDP and skb programs), as Linux's test run
     /// returns it.
@@ -212,7 +201,6 @@ impl LoadedObject {
         cfg: &RunConfig,
         engine: Engine,
     ) -> Result<RunResult, RunError> {
-        let engine = engine.for_program(prog);
         let jit = self.jit_for(prog, engine)?;
         let kind = prog.prog_type.name();
         let skip = match prog.ctx {
@@ -373,7 +361,6 @@ impl LoadedObject {
                 kind: prog.prog_type.name(),
             });
         }
-        let engine = engine.for_program(prog);
         let jit = self.jit_for(prog, engine)?;
         let mut env = self.env(cfg, None);
         let region = Region::of_slice(ctx, true);
@@ -395,8 +382,7 @@ impl LoadedObject {
         })
     }
 
-    /// The compiled program when `engine` (already resolved with
-    /// [`Engine::for_program`]) is the JIT, compiling it on first use:
+    /// The compiled program when `engine` is the JIT, compiling it on first use:
     /// before the run is set up, so that compiling is never timed as part
     /// of a run.
     fn jit_for<'p>(
@@ -435,6 +421,7 @@ impl LoadedObject {
         jit: Option<&JitProgram>,
     ) -> Result<RunResult, RunError> {
         let opts = RunOptions { budget: cfg.budget };
+        let targets = |target: &Arc<Program>| self.tail_call_target(target);
         let repeat = cfg.repeat.max(1);
         let start = Instant::now();
         let mut out = waggle_vm::Outcome { r0: 0, insns: 0 };
@@ -443,9 +430,11 @@ impl LoadedObject {
                 // The JIT takes the run's parts directly: no `Input` to
                 // build, and no stack to zero for a verified program.
                 // SAFETY: the caller vouches that the verifier accepted the
-                // program.
+                // program and the programs of this object it can tail-call,
+                // which are all `targets` returns.
                 (Engine::Jit, Some(jit)) => unsafe {
-                    jit.run_verified(args, packet.map(|p| p()), Some(&mut *env), &opts)
+                    let packet = packet.map(|p| p());
+                    jit.run_verified(args, packet, Some(&mut *env), &opts, Some(&targets))
                 },
                 // SAFETY: forwarded from the caller.
                 _ => unsafe { self.interpret(prog, args, packet, grants, env, engine, &opts) },
@@ -463,6 +452,21 @@ impl LoadedObject {
             trace: Vec::new(),
             redirect: None,
             duration: start.elapsed() / repeat,
+        })
+    }
+
+    /// The compiled code of the program a JIT run tail-calls, compiling it on
+    /// first use, as [`LoadedObject::jit_for`] does for the program a run
+    /// starts with.
+    fn tail_call_target(&self, target: &Arc<Program>) -> Result<&JitProgram, TailCallTargetError> {
+        let prog = self
+            .programs
+            .iter()
+            .find(|p| Arc::ptr_eq(&p.program, target))
+            .ok_or(TailCallTargetError::Unknown)?;
+        prog.jit().map_err(|error| TailCallTargetError::Compile {
+            program: prog.name.clone(),
+            error,
         })
     }
 

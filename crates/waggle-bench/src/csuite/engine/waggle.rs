@@ -231,13 +231,8 @@ fn prepare(workload: &Workload, engine: Engine) -> Result<Prepared<'_>, BackendE
     let mut compile_time: Option<Duration> = None;
     if engine != Engine::Interp {
         loaded.run_packet(&workload.frame)?;
-        let prog = &loaded.obj.programs()[loaded.index];
-        if engine.for_program(prog) != engine {
-            return Err(BackendError::Unsupported(
-                "calls bpf_tail_call, which the JIT does not run yet".to_string(),
-            ));
-        }
         if engine == Engine::Jit {
+            let prog = &loaded.obj.programs()[loaded.index];
             let jit = prog.jit().map_err(load_error)?;
             compile_time = Some(jit.compile_time());
         }
