@@ -13,7 +13,8 @@ use waggle_analysis::cfg::Cfg;
 use waggle_isa::{decode_slots, CallTarget, DecodeError, Insn, LdImm64, RawInsn};
 use waggle_jit::{JitError, JitOptions, JitProgram};
 use waggle_maps::{
-    map_address, ArrayOfMaps, HashOfMaps, Map, MapError, MapOptions, MapSpec, MapType, ProgArray,
+    map_address, ArrayOfMaps, HashOfMaps, Map, MapError, MapFlags, MapOptions, MapSpec, MapType,
+    ProgArray,
 };
 use waggle_object::{MapDef, Object, ObjectError, ProgramType};
 use waggle_vm::{HelperRegistry, PrepareError, Program, Region};
@@ -205,17 +206,25 @@ impl LoadedObject {
         for def in &object.maps {
             let spec = spec_of(&obj_name, def)?;
             let map = waggle_maps::create(&spec, map_opts).map_err(|e| map_err(&def.name, e))?;
+            let key = 0u32.to_le_bytes();
             if let Some(data) = &def.data {
-                let key = 0u32.to_le_bytes();
                 map.update_all(&key, &data.bytes, waggle_maps::BPF_ANY)
                     .map_err(|e| map_err(&def.name, e))?;
+            }
+            // Programs reach the value of a one-element array without a
+            // lookup (`BPF_PSEUDO_MAP_VALUE`, as Linux's
+            // `array_map_direct_value_addr` allows): global data, and any
+            // such map a program addresses directly.
+            if def.data.is_some() || (spec.map_type == MapType::Array && spec.max_entries == 1) {
                 let value = map
                     .lookup_ptr(&key, 0)
                     .ok_or_else(|| map_err(&def.name, MapError::NotFound))?;
+                let read_only = def.data.as_ref().is_some_and(|d| d.read_only)
+                    || spec.flags & MapFlags::RDONLY_PROG != 0;
                 static_regions.push(Region::new(
                     value.as_ptr() as u64,
                     def.value_size as u64,
-                    !data.read_only,
+                    !read_only,
                 ));
             }
             maps.push(map);
