@@ -377,6 +377,36 @@ fn repeated_runs_see_the_packet_the_previous_run_left() {
     }
 }
 
+/// A program that tail-calls itself stops after Linux's 33 tail calls on
+/// the JIT as in the interpreter and, where available, the kernel
+/// (`--backend all` compares maps too): its counter in `.bss` is 34.
+#[test]
+fn self_tail_calls_stop_after_33_on_every_backend() {
+    let data = tmp("zeros.bin");
+    std::fs::write(&data, [0u8; 64]).unwrap();
+    let data = data.to_str().unwrap();
+    let object = "crates/waggle-runtime/tests/data/objects/tail_loop.bpf.o";
+    let run = |extra: &[&str]| {
+        let mut args = vec!["run", object, "--program", "tail_loop", "--data", data];
+        args.extend_from_slice(extra);
+        args.push("--json");
+        json(&waggle(&args))
+    };
+    let v = run(&["--backend", "jit", "--dump-maps"]);
+    assert_eq!(v["engine"], "jit", "{v:#}");
+    assert_eq!(v["verdict"], "XDP_PASS", "{v:#}");
+    let bss = v["maps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == ".bss")
+        .unwrap();
+    assert_eq!(bss["entries"][0]["value"], "22 00 00 00 00 00 00 00");
+    let all = run(&["--backend", "all"]);
+    assert_eq!(all["backends"][1], "jit", "{all:#}");
+    assert_eq!(all["differences"].as_array().unwrap().len(), 0, "{all:#}");
+}
+
 /// `--blind-constants` compiles with constant blinding and changes nothing
 /// a user sees but the code: same verdict and output packet.
 #[test]

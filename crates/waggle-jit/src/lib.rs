@@ -14,7 +14,8 @@
 //! - `translate.rs`, `alu.rs`: one BPF function to Cranelift IR, registers as
 //!   SSA variables.
 //! - `frames.rs`: the run context shared with compiled code, the BPF stack,
-//!   starting a run and reading how it ended.
+//!   starting a run, making its tail calls ([`TailCallTargets`]) and reading
+//!   how it ended.
 //! - `helpers.rs`: the `extern "C"` trampolines compiled code calls (helpers,
 //!   `callx`, faults), which give helpers a
 //!   [`HelperContext`](waggle_vm::HelperContext) and run callbacks as

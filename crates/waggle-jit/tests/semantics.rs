@@ -8,7 +8,7 @@ use waggle_isa::{
     assemble, decode_program, encode_program, AluOp, AtomicOp, CallTarget, EndianOp, Insn, JmpCond,
     LdImm64, MemSize, Reg, Source, Syntax, Width,
 };
-use waggle_jit::{JitOptions, JitProgram};
+use waggle_jit::{JitOptions, JitProgram, TailCallTargetError};
 use waggle_vm::{HelperRegistry, Input, Interrupt, Outcome, Program, RunError, RunOptions};
 
 fn opts() -> RunOptions {
@@ -800,4 +800,100 @@ fn blinded_constants_are_absent_from_the_code_and_change_nothing() {
         assert!(contains(&plain, imm), "{imm:#x} is in the plain code");
         assert!(!contains(&blinded, imm), "{imm:#x} is in the blinded code");
     }
+}
+
+/// A registry whose helper 12 tail-calls `table[r2]` (at most 33 times in a
+/// chain, as Linux) and whose helper 13 records the chain's count so far.
+fn tail_call_registry(
+    table: &Arc<Mutex<Vec<Arc<Program>>>>,
+    counts: &Arc<Mutex<Vec<u32>>>,
+) -> Arc<HelperRegistry> {
+    let mut reg = HelperRegistry::new();
+    let t = table.clone();
+    reg.register(12, "tail_call", move |cx, a| {
+        match t.lock().unwrap().get(a[1] as usize).cloned() {
+            Some(p) if cx.tail_calls() < 33 => Err(Interrupt::TailCall(p)),
+            _ => Ok((-2i64) as u64),
+        }
+    });
+    let c = counts.clone();
+    reg.register(13, "count", move |cx, _| {
+        c.lock().unwrap().push(cx.tail_calls());
+        Ok(0)
+    });
+    Arc::new(reg)
+}
+
+#[test]
+fn tail_calls_go_on_in_the_targets_code_on_the_same_frame() {
+    let table: Arc<Mutex<Vec<Arc<Program>>>> = Arc::default();
+    let counts: Arc<Mutex<Vec<u32>>> = Arc::default();
+    let reg = tail_call_registry(&table, &counts);
+    // 0: writes its frame, then tail-calls 1 with r1 = 5 and r6 = 99.
+    let (p0, j0) = program(
+        "stdw [%r10-8], 7\nmov %r6, 99\nmov %r1, 5\nmov %r2, 1\ncall 12\nmov %r0, 77\nexit",
+        &reg,
+    );
+    // 1: r1 * 100 + what 0 left on the frame + r6 (cleared): 507.
+    let (p1, j1) = program(
+        "mov %r0, %r1\nmul %r0, 100\nldxdw %r2, [%r10-8]\nadd %r0, %r2\nadd %r0, %r6\nexit",
+        &reg,
+    );
+    // 2: counts and tail-calls itself until the helper refuses.
+    let (p2, j2) = program("call 13\nmov %r2, 2\ncall 12\nmov %r0, 1\nexit", &reg);
+    let progs: Vec<Arc<Program>> = [p0, p1, p2].into_iter().map(Arc::new).collect();
+    *table.lock().unwrap() = progs.clone();
+    let jits = [&j0, &j1, &j2];
+    let targets = |target: &Arc<Program>| {
+        progs
+            .iter()
+            .position(|p| Arc::ptr_eq(p, target))
+            .map(|i| jits[i])
+            .ok_or(TailCallTargetError::Unknown)
+    };
+    let run = |i: usize| {
+        // SAFETY: the programs touch only their stack.
+        let jit = unsafe { jits[i].run_verified([0; 5], None, None, &opts(), Some(&targets)) };
+        // SAFETY: as above.
+        let interp = unsafe { progs[i].run_unchecked(Input::empty(), &opts()) };
+        // Compiled code counts no instructions.
+        let r0 = |r: Result<Outcome, RunError>| r.map(|o| o.r0);
+        assert_eq!(r0(jit.clone()), r0(interp), "program {i}");
+        jit
+    };
+    assert_eq!(run(0).unwrap().r0, 507);
+    assert_eq!(run(2).unwrap().r0, 1);
+    // Both engines saw the counts 0..=33, each in its own run.
+    let seen = std::mem::take(&mut *counts.lock().unwrap());
+    let chain: Vec<u32> = (0..=33).collect();
+    assert_eq!(seen, [chain.clone(), chain].concat());
+    // Without targets, a tail call is refused as before; with targets that
+    // do not know the program, it fails the helper.
+    // SAFETY: as above.
+    let err = unsafe { j0.run_verified([0; 5], None, None, &opts(), None) }.unwrap_err();
+    assert!(matches!(err, RunError::Unsupported { pc: 4, .. }), "{err}");
+    let nothing = |_: &Arc<Program>| Err(TailCallTargetError::Unknown);
+    // SAFETY: as above.
+    let err = unsafe { j0.run_verified([0; 5], None, None, &opts(), Some(&nothing)) }.unwrap_err();
+    assert!(err.to_string().contains("unknown to this runtime"), "{err}");
+}
+
+#[test]
+fn tail_calls_from_bpf_to_bpf_functions_are_refused_as_in_the_interpreter() {
+    let table: Arc<Mutex<Vec<Arc<Program>>>> = Arc::default();
+    let counts: Arc<Mutex<Vec<u32>>> = Arc::default();
+    let reg = tail_call_registry(&table, &counts);
+    let (p, jit) = program(
+        "call local f\nmov %r0, 0\nexit\nf:\nmov %r2, 0\ncall 12\nexit",
+        &reg,
+    );
+    let p = Arc::new(p);
+    table.lock().unwrap().push(p.clone());
+    let targets = |_: &Arc<Program>| Ok(&jit);
+    // SAFETY: the program touches nothing.
+    let got = unsafe { jit.run_verified([0; 5], None, None, &opts(), Some(&targets)) };
+    // SAFETY: as above.
+    let want = unsafe { p.run_unchecked(Input::empty(), &opts()) };
+    assert_eq!(want, Err(RunError::TailCallInSubprogram { pc: 4 }));
+    assert_eq!(got, want);
 }

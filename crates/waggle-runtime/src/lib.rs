@@ -15,9 +15,8 @@
 //! and keeps the code in its [`LoadedProgram`]
 //! ([`LoadedProgram::jit_compile_time`]). They are `unsafe`: the caller
 //! vouches that the verifier accepted the program. Every engine gives the
-//! same results; [`RunResult::engine`] says which one ran (the JIT has no
-//! tail calls yet, so programs calling `bpf_tail_call` run in the checked
-//! interpreter).
+//! same results; [`RunResult::engine`] says which one ran. On the JIT, tail
+//! calls go on in the target's compiled code, compiled on first use too.
 //!
 //! ```no_run
 //! use waggle_runtime::{Engine, LoadOptions, LoadedObject, RunConfig};
