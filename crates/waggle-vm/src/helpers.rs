@@ -82,15 +82,7 @@ impl HelperRegistry {
     where
         F: Fn(&mut HelperContext<'_>, [u64; 5]) -> HelperResult + Send + Sync + 'static,
     {
-        self.by_id.insert(
-            id,
-            Helper {
-                id,
-                name: name.into(),
-                func: Arc::new(func),
-                native: None,
-            },
-        )
+        self.insert(id, name.into(), Arc::new(func), None)
     }
 
     /// Registers `func` as helper `id`, with `native` as its direct entry
@@ -106,15 +98,23 @@ impl HelperRegistry {
     where
         F: Fn(&mut HelperContext<'_>, [u64; 5]) -> HelperResult + Send + Sync + 'static,
     {
-        self.by_id.insert(
+        self.insert(id, name.into(), Arc::new(func), Some(native))
+    }
+
+    fn insert(
+        &mut self,
+        id: u32,
+        name: Cow<'static, str>,
+        func: Arc<HelperFn>,
+        native: Option<NativeHelper>,
+    ) -> Option<Helper> {
+        let helper = Helper {
             id,
-            Helper {
-                id,
-                name: name.into(),
-                func: Arc::new(func),
-                native: Some(native),
-            },
-        )
+            name,
+            func,
+            native,
+        };
+        self.by_id.insert(id, helper)
     }
 
     pub fn get(&self, id: u32) -> Option<&Helper> {
