@@ -57,8 +57,8 @@ pub enum RunError {
     TailCallInSubprogram { pc: usize },
     #[error("callback reference {0:#x} names no function of this program")]
     BadCallback(u64),
-    /// The execution engine cannot do this yet (the JIT's first slice has no
-    /// tail calls, for instance).
+    /// The execution engine cannot do this (the JIT run without a way to
+    /// find tail-call targets, for instance).
     #[error("instruction {pc}: {what} is not supported by this execution engine")]
     Unsupported { pc: usize, what: &'static str },
 }
