@@ -219,3 +219,198 @@ fn odd_prefix_lengths() {
     assert_eq!(route(&m, 32, [0x7f, 0, 0, 0]), None);
     assert_eq!(walk(&m), [v4(3, [0xc0, 0, 0, 0]), v4(1, [0x80, 0, 0, 0])]);
 }
+
+/// xorshift64*: a small deterministic generator for the differential test.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// The reference model: elements as stored keys with their values, in no
+/// particular order; every question answered by a linear scan.
+struct Model {
+    data_size: usize,
+    elements: Vec<(Vec<u8>, u64)>,
+}
+
+fn key_bit(key: &[u8], i: usize) -> bool {
+    key[4 + i / 8] & (0x80 >> (i % 8)) != 0
+}
+
+fn key_len(key: &[u8]) -> usize {
+    u32::from_ne_bytes(key[..4].try_into().unwrap()) as usize
+}
+
+impl Model {
+    /// Whether element key `e` covers the first `len` bits of `key`.
+    fn covers(e: &[u8], key: &[u8], len: usize) -> bool {
+        key_len(e) <= len && (0..key_len(e)).all(|i| key_bit(e, i) == key_bit(key, i))
+    }
+
+    fn position(&self, key: &[u8]) -> Option<usize> {
+        let len = key_len(key);
+        self.elements
+            .iter()
+            .position(|(e, _)| key_len(e) == len && Self::covers(e, key, len))
+    }
+
+    fn longest_match(&self, key: &[u8]) -> Option<u64> {
+        let len = key_len(key);
+        if len > self.data_size * 8 {
+            return None;
+        }
+        self.elements
+            .iter()
+            .filter(|(e, _)| Self::covers(e, key, len))
+            .max_by_key(|(e, _)| key_len(e))
+            .map(|&(_, v)| v)
+    }
+
+    /// The keys in trie post-order: each prefix's bits as '0'/'1' then '2',
+    /// sorted as strings, puts the 0-branch first and a prefix after every
+    /// longer prefix it covers.
+    fn postorder(&self) -> Vec<Vec<u8>> {
+        let mut keys: Vec<(String, Vec<u8>)> = self
+            .elements
+            .iter()
+            .map(|(e, _)| {
+                let mut s: String = (0..key_len(e))
+                    .map(|i| if key_bit(e, i) { '1' } else { '0' })
+                    .collect();
+                s.push('2');
+                (s, e.clone())
+            })
+            .collect();
+        keys.sort();
+        keys.into_iter().map(|(_, k)| k).collect()
+    }
+}
+
+/// A random key: data near one of a few bases (so prefixes nest and
+/// collide), random bits past the prefix, and now and then a prefix length
+/// past the data bits.
+fn random_key(rng: &mut Rng, bases: &[Vec<u8>], lens: &[u32]) -> Vec<u8> {
+    let base = &bases[rng.below(bases.len() as u64) as usize];
+    let max = base.len() as u32 * 8;
+    let len = match rng.below(16) {
+        0 => max + 1 + rng.below(3) as u32,
+        1..=4 => rng.below(u64::from(max) + 1) as u32,
+        _ => lens[rng.below(lens.len() as u64) as usize],
+    };
+    let mut data = base.clone();
+    for _ in 0..rng.below(3) {
+        let bit = rng.below(u64::from(max)) as usize;
+        data[bit / 8] ^= 0x80 >> (bit % 8);
+    }
+    let mut key = len.to_ne_bytes().to_vec();
+    key.extend_from_slice(&data);
+    key
+}
+
+fn differential(seed: u64, data_size: usize, max_entries: u32) {
+    let mut rng = Rng(seed);
+    let m = make(&with_flags(
+        spec(MapType::LpmTrie, 4 + data_size as u32, 8, max_entries),
+        MapFlags::NO_PREALLOC,
+    ));
+    let mut model = Model {
+        data_size,
+        elements: Vec::new(),
+    };
+    let bases: Vec<Vec<u8>> = (0..3)
+        .map(|_| (0..data_size).map(|_| rng.next() as u8).collect())
+        .collect();
+    // A few favourite prefix lengths, including word and byte boundaries.
+    let max = data_size as u32 * 8;
+    let lens: Vec<u32> = [0, 1, 7, 8, 9, max / 2, max.saturating_sub(1), max]
+        .into_iter()
+        .chain((0..4).map(|_| rng.below(u64::from(max) + 1) as u32))
+        .chain([63, 64, 65, 128].into_iter().filter(|&l| l <= max))
+        .collect();
+    let mut counter = 0u64;
+    for step in 0..6000 {
+        let key = random_key(&mut rng, &bases, &lens);
+        let valid = key_len(&key) <= max as usize;
+        match rng.below(10) {
+            0..=3 => {
+                counter += 1;
+                let flags = [BPF_ANY, BPF_NOEXIST, BPF_EXIST][rng.below(3) as usize];
+                let got = m.update(&key, &k64(counter), flags, 0);
+                let at = if valid { model.position(&key) } else { None };
+                let want = match (valid, at, flags) {
+                    (false, _, _) => Err(EINVAL),
+                    (_, Some(_), BPF_NOEXIST) => Err(EEXIST),
+                    (_, None, BPF_EXIST) => Err(ENOENT),
+                    (_, None, _) if model.elements.len() >= max_entries as usize => Err(ENOSPC),
+                    _ => Ok(()),
+                };
+                assert_eq!(got.map_err(|e| e.errno()), want, "update {key:?} {flags}");
+                if want.is_ok() {
+                    match at {
+                        Some(i) => model.elements[i] = (key, counter),
+                        None => model.elements.push((key, counter)),
+                    }
+                }
+            }
+            4..=5 => {
+                let at = if valid { model.position(&key) } else { None };
+                let got = m.delete(&key).map_err(|e| e.errno());
+                let want = match (valid, at) {
+                    (false, _) => Err(EINVAL),
+                    (_, None) => Err(ENOENT),
+                    (_, Some(_)) => Ok(()),
+                };
+                assert_eq!(got, want, "delete {key:?}");
+                if let Some(i) = at {
+                    model.elements.swap_remove(i);
+                }
+            }
+            _ => {
+                let want = model.longest_match(&key);
+                let got = m.lookup(&key).ok().map(|v| u64_at(&v, 0));
+                assert_eq!(got, want, "lookup {key:?}");
+                // SAFETY: LPM values live as long as the map.
+                let via_ptr = m
+                    .lookup_ptr(&key, 0)
+                    .map(|p| unsafe { p.as_ptr().cast::<u64>().read_unaligned() });
+                assert_eq!(via_ptr, want, "lookup_ptr {key:?}");
+            }
+        }
+        if step % 100 == 0 {
+            let order = model.postorder();
+            assert_eq!(walk(&m), order, "next_key order at step {step}");
+            if let Some(k) = order.get(rng.below(order.len() as u64 + 1) as usize) {
+                let i = order.iter().position(|o| o == k).unwrap();
+                let next = m.next_key(Some(k)).map_err(|e| e.errno());
+                assert_eq!(next, order.get(i + 1).cloned().ok_or(ENOENT));
+            }
+        }
+    }
+}
+
+#[test]
+fn differential_against_linear_scan() {
+    // Data sizes cover one partial word, exactly one word, a word and a
+    // byte, and several words; small maps fill up and hit ENOSPC.
+    for (seed, data_size, max_entries) in [
+        (1, 1, 8),
+        (2, 4, 24),
+        (3, 4, 200),
+        (4, 8, 40),
+        (5, 9, 40),
+        (6, 16, 64),
+        (7, 33, 32),
+    ] {
+        differential(0x9e37_79b9_7f4a_7c15 ^ seed, data_size, max_entries);
+    }
+}
