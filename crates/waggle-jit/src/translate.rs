@@ -506,7 +506,7 @@ impl Translator<'_, '_> {
                 match op {
                     AluOp::Add => ins.iadd(a, b),
                     AluOp::Sub => ins.isub(a, b),
-                    AluOp::Mul => ins.imul(a, b),
+                    AluOp::Mul => alu::mul(&mut self.b, a, b),
                     AluOp::Or => ins.bor(a, b),
                     AluOp::And => ins.band(a, b),
                     AluOp::Xor => ins.bxor(a, b),

@@ -897,3 +897,41 @@ fn tail_calls_from_bpf_to_bpf_functions_are_refused_as_in_the_interpreter() {
     assert_eq!(want, Err(RunError::TailCallInSubprogram { pc: 4 }));
     assert_eq!(got, want);
 }
+
+/// A product with a factor that is 0 or 1 (`x & 1`, compiled as a mask
+/// rather than a multiplication) gives the multiplication's result, in both
+/// widths and with the bit on either side.
+#[test]
+fn products_with_a_single_bit_factor_agree() {
+    for width in ["", "32"] {
+        for (x, c) in [
+            (0u64, -0x12477ce0i64),
+            (1, -0x12477ce0),
+            (3, 7),
+            (2, -1),
+            (u64::MAX, 0x7fff_ffff),
+        ] {
+            for bit_first in [true, false] {
+                let (a, b) = if bit_first {
+                    ("%r1", "%r2")
+                } else {
+                    ("%r2", "%r1")
+                };
+                let src = format!(
+                    "lddw %r1, {x:#x}\nand{width} %r1, 1\nlddw %r2, {c:#x}\nmov{width} %r0, {a}\nmul{width} %r0, {b}\nexit"
+                );
+                let insns = assemble(&src, Syntax::Ubpf).unwrap();
+                let expected = {
+                    let bit = x & 1;
+                    let p = bit.wrapping_mul(c as u64);
+                    if width == "32" {
+                        p as u32 as u64
+                    } else {
+                        p
+                    }
+                };
+                assert_eq!(r0_of(&insns), expected, "{src}");
+            }
+        }
+    }
+}
