@@ -153,14 +153,21 @@ impl Ord for Key {
 
 /// A key's data as big-endian words: data bit `i` (most significant first)
 /// is bit `63 - i % 64` of word `i / 64`; the last word is zero-padded.
-fn load_words(data: &[u8]) -> [u64; WORDS_MAX] {
-    let mut words = [0u64; WORDS_MAX];
-    for (chunk, w) in data.chunks(8).zip(words.iter_mut()) {
-        let mut b = [0u8; 8];
-        if let Some(dst) = b.get_mut(..chunk.len()) {
-            dst.copy_from_slice(chunk);
-        }
-        *w = u64::from_be_bytes(b);
+/// `N` is at least the data's words: a lookup's words live on the stack, so
+/// small keys use a small array.
+fn load_words<const N: usize>(data: &[u8]) -> [u64; N] {
+    let mut words = [0u64; N];
+    let mut chunks = data.chunks_exact(8);
+    let mut out = words.iter_mut();
+    for (chunk, w) in (&mut chunks).zip(&mut out) {
+        *w = u64::from_be_bytes(chunk.try_into().unwrap_or_default());
+    }
+    let rest = chunks.remainder();
+    if let (false, Some(w)) = (rest.is_empty(), out.next()) {
+        // Built in a register: bytes copied to a buffer and read back as a
+        // word would stall on store forwarding, a good part of a lookup.
+        let v = rest.iter().fold(0u64, |acc, &b| acc << 8 | u64::from(b));
+        *w = v << (64 - 8 * rest.len());
     }
     words
 }
@@ -189,8 +196,11 @@ impl<'a> Prefix<'a> {
     /// Whether `stored`, a prefix of this length written by
     /// [`Table::insert`] (masked, zero past the prefix), is this prefix.
     fn matches(&self, stored: &[u64]) -> bool {
+        // Compared word by word: these are one or two words, too few for a
+        // call to memcmp to pay.
         let n = self.whole.len();
-        stored.get(..n) == Some(self.whole)
+        stored.len() >= n
+            && self.whole.iter().zip(stored).all(|(a, b)| a == b)
             && self.partial.is_none_or(|p| stored.get(n) == Some(&p))
     }
 }
@@ -230,16 +240,17 @@ impl Table {
             words: Vec::new(),
             width,
             count: 0,
-            // The multiplier must be odd to lose no bits.
-            seed: [random.hash_one(0u64), random.hash_one(1u64) | 1],
+            seed: [random.hash_one(0u64), random.hash_one(1u64)],
         }
     }
 
     fn hash(&self, p: &Prefix) -> u64 {
         let [s0, s1] = self.seed;
-        let mut h = fold_mul(s0 ^ u64::from(p.len), s1);
+        // The length goes into the first multiplier rather than a multiply
+        // of its own: one multiply per word, so one for an IPv4 prefix.
+        let mut h = s1 ^ u64::from(p.len);
         for &w in p.whole.iter().chain(&p.partial) {
-            h = fold_mul(h ^ w, s1);
+            h = fold_mul(w ^ s0, h);
         }
         h
     }
@@ -471,11 +482,21 @@ impl LpmTrie {
 
     /// The slot of the longest prefix covering `key`'s first prefix-length bits.
     fn longest_match(&self, index: &Index, key: &[u8]) -> Option<u32> {
+        // IPv4 and IPv6 keys take one and two words.
+        match index.table.width {
+            1 => self.longest_match_in::<1>(index, key),
+            2 => self.longest_match_in::<2>(index, key),
+            _ => self.longest_match_in::<WORDS_MAX>(index, key),
+        }
+    }
+
+    /// [`LpmTrie::longest_match`] with `N` (at least the data's) words.
+    fn longest_match_in<const N: usize>(&self, index: &Index, key: &[u8]) -> Option<u32> {
         let want = prefix_len(key);
         if want > self.max_prefixlen {
             return None;
         }
-        let words = load_words(key.get(PREFIX_LEN_SIZE..)?);
+        let words = load_words::<N>(key.get(PREFIX_LEN_SIZE..)?);
         let table = &index.table;
         let shorter = index.lens.partition_point(|&len| len > want);
         for &len in index.lens.get(shorter..)? {
@@ -524,7 +545,7 @@ impl Map for LpmTrie {
         self.check_prefix(key)?;
         check::value_len(&self.spec, value, self.layout.size)?;
         let len = prefix_len(key);
-        let words = load_words(key.get(PREFIX_LEN_SIZE..).unwrap_or(&[]));
+        let words = load_words::<WORDS_MAX>(key.get(PREFIX_LEN_SIZE..).unwrap_or(&[]));
         let p = Prefix::new(&words, len);
         let mut guard = check::write(&self.index);
         let index = &mut *guard;
@@ -572,7 +593,7 @@ impl Map for LpmTrie {
     fn delete(&self, key: &[u8]) -> Result<(), MapError> {
         self.check_prefix(key)?;
         let len = prefix_len(key);
-        let words = load_words(key.get(PREFIX_LEN_SIZE..).unwrap_or(&[]));
+        let words = load_words::<WORDS_MAX>(key.get(PREFIX_LEN_SIZE..).unwrap_or(&[]));
         let p = Prefix::new(&words, len);
         let mut guard = check::write(&self.index);
         let index = &mut *guard;
