@@ -644,7 +644,11 @@ fn load(prog: ProgramDef, maps: Vec<MapDef>) -> Option<LoadedObject> {
         programs: vec![prog],
         btf: None,
     };
-    let loaded = LoadedObject::load(object, &LoadOptions { cpus: 1 }).ok()?;
+    let opts = LoadOptions {
+        cpus: 1,
+        ..LoadOptions::default()
+    };
+    let loaded = LoadedObject::load(object, &opts).ok()?;
     if let Some(h) = loaded.map("h") {
         for k in 0..3u32 {
             let _ = h.update_all(&k.to_le_bytes(), &[0x5a; 8], 0);

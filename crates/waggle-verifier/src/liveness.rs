@@ -134,15 +134,129 @@ fn frame_slots(off: i16, size: usize) -> Option<u64> {
     Some(m)
 }
 
+/// Registers that may hold a pointer into the current frame's stack before
+/// each instruction (bit `r`; `r10` always). A frame's stack pointer comes
+/// only from its `r10`: copied and offset by 64-bit ALU operations, or
+/// stored to memory and loaded back (so once a possible stack pointer is
+/// stored anywhere, or handed to a subprogram or callback that could store
+/// it, every 8-byte load and fetching atomic may give one). Helper results,
+/// `LD_IMM64` values and subprogram results never point into the caller's
+/// stack (a stack pointer is not returned).
+pub fn stack_pointers(cfg: &Cfg) -> Vec<u16> {
+    const FP: u16 = 1 << 10;
+    let n = cfg.len();
+    let mut stored = false;
+    loop {
+        let mut inn = vec![0u16; n];
+        let mut seen = vec![false; n];
+        let mut work: Vec<usize> = cfg.functions();
+        for &f in &work {
+            inn[f] = FP;
+            seen[f] = true;
+        }
+        let mut stores = false;
+        while let Some(i) = work.pop() {
+            let cur = inn[i] | FP;
+            let has = |r: waggle_isa::Reg| cur & (1 << r.index()) != 0;
+            let set = |m: u16, r: waggle_isa::Reg, on: bool| {
+                let b = 1u16 << r.index();
+                if on {
+                    m | b
+                } else {
+                    m & !b
+                }
+            };
+            let out = match cfg.insns[i] {
+                Insn::Alu { op, dst, src, .. } => {
+                    let from_src = matches!(src, Source::Reg(s) if has(s));
+                    let is_mov = matches!(
+                        op,
+                        waggle_isa::AluOp::Mov
+                            | waggle_isa::AluOp::MovSx8
+                            | waggle_isa::AluOp::MovSx16
+                            | waggle_isa::AluOp::MovSx32
+                    );
+                    if is_mov {
+                        set(cur, dst, from_src)
+                    } else {
+                        set(cur, dst, from_src || has(dst))
+                    }
+                }
+                Insn::Load { dst, size, .. } => set(cur, dst, stored && size.bytes() == 8),
+                Insn::Store { src, .. } => {
+                    if matches!(src, Source::Reg(s) if has(s)) {
+                        stores = true;
+                    }
+                    cur
+                }
+                Insn::Atomic { op, src, .. } => {
+                    if has(src) {
+                        stores = true;
+                    }
+                    match op {
+                        AtomicOp::Cmpxchg => cur | if stored { 1 } else { 0 },
+                        AtomicOp::Xchg
+                        | AtomicOp::Add { fetch: true }
+                        | AtomicOp::Or { fetch: true }
+                        | AtomicOp::And { fetch: true }
+                        | AtomicOp::Xor { fetch: true } => set(cur, src, stored),
+                        _ => cur,
+                    }
+                }
+                Insn::LdImm64 { dst, .. } => set(cur, dst, false),
+                Insn::LdAbs { .. } | Insn::LdInd { .. } => cur & !CALLER_SAVED,
+                Insn::Call(target) => {
+                    let may_keep = match target {
+                        CallTarget::Helper(id) => helpers::takes_callback(id as u32),
+                        _ => true,
+                    };
+                    if may_keep && cur & ARGS != 0 {
+                        stores = true;
+                    }
+                    cur & !CALLER_SAVED
+                }
+                _ => cur,
+            };
+            let mut flow = |t: usize, inn: &mut Vec<u16>| {
+                if t < n && (!seen[t] || inn[t] | out != inn[t]) {
+                    seen[t] = true;
+                    inn[t] |= out;
+                    work.push(t);
+                }
+            };
+            match cfg.flow(i) {
+                Flow::Next | Flow::Call(_) => flow(i + 1, &mut inn),
+                Flow::Jump(t) => flow(t, &mut inn),
+                Flow::Branch(t) => {
+                    flow(i + 1, &mut inn);
+                    flow(t, &mut inn);
+                }
+                Flow::Exit => {}
+            }
+        }
+        if stores == stored {
+            for m in &mut inn {
+                *m |= FP;
+            }
+            return inn;
+        }
+        stored = true;
+    }
+}
+
 /// (read, fully written) stack slots of the current frame, for one
-/// instruction. Anything that may reach the stack other than through `r10`
-/// directly — a load, store or atomic through another register (it may hold
-/// a pointer into this frame), a call (its arguments may point into it, a
-/// subprogram may read it) — reads every slot and writes none, so the
-/// analysis never misses a read.
-fn slot_use_def(insn: &Insn) -> (u64, u64) {
+/// instruction, given the registers that may point into the frame
+/// (`stack`, from [`stack_pointers`]). An access through a register other
+/// than `r10` that may point into the frame, and a call given such a
+/// pointer (a helper or subprogram may read it), reads every slot and
+/// writes none, so the analysis never misses a read.
+fn slot_use_def(insn: &Insn, stack: u16) -> (u64, u64) {
     const FP: u8 = 10;
+    let may_stack = |r: waggle_isa::Reg| stack & (1 << r.index()) != 0;
     match *insn {
+        Insn::Load { src, .. } if !may_stack(src) => (0, 0),
+        Insn::Store { dst, .. } | Insn::Atomic { dst, .. } if !may_stack(dst) => (0, 0),
+        Insn::Call(_) if stack & ARGS == 0 => (0, 0),
         Insn::Load { size, src, off, .. } => {
             if src.index() == FP as usize {
                 (frame_slots(off, size.bytes()).unwrap_or(u64::MAX), 0)
@@ -184,7 +298,13 @@ fn slot_use_def(insn: &Insn) -> (u64, u64) {
 /// live after an exit.
 pub fn live_slots_in(cfg: &Cfg) -> Vec<u64> {
     let n = cfg.len();
-    let ud: Vec<(u64, u64)> = cfg.insns.iter().map(slot_use_def).collect();
+    let stack = stack_pointers(cfg);
+    let ud: Vec<(u64, u64)> = cfg
+        .insns
+        .iter()
+        .zip(&stack)
+        .map(|(insn, &m)| slot_use_def(insn, m))
+        .collect();
     let mut live = vec![0u64; n];
     let mut changed = true;
     while changed {

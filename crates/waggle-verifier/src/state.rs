@@ -534,15 +534,7 @@ pub fn state_covers(old: &State, cur: &State, live: &[FrameLive], exact: bool) -
             }
             let ok = if !exact && mask.precise_slots & bit == 0 {
                 let (o, c) = (fo.slot(i), fc.slot(i));
-                if o.is_full_spill()
-                    && c.is_full_spill()
-                    && matches!(o.spill, Val::Scalar { .. })
-                    && matches!(c.spill, Val::Scalar { .. })
-                {
-                    true
-                } else {
-                    slot_covers(o, c, &mut ids)
-                }
+                imprecise_slot_covers(o, c) || slot_covers(o, c, &mut ids)
             } else {
                 slot_covers(fo.slot(i), fc.slot(i), &mut ids)
             };
@@ -591,12 +583,17 @@ pub fn imprecise_differences(old: &State, cur: &State, live: &[FrameLive]) -> Ve
         for i in 0..fo.stack.len().max(fc.stack.len()).min(64) {
             let b = 1u64 << i;
             let (o, c) = (fo.slot(i), fc.slot(i));
-            if mask.slots & b != 0
-                && mask.precise_slots & b == 0
-                && o.is_full_spill()
-                && c.is_full_spill()
-                && differs(&o.spill, &c.spill, &mut ids)
-            {
+            if mask.slots & b == 0 || mask.precise_slots & b != 0 {
+                continue;
+            }
+            let linked = match o.spill {
+                Val::Scalar { id, .. } if id != 0 => {
+                    ids.push(id);
+                    true
+                }
+                _ => false,
+            };
+            if linked || !slot_covers(o, c, &mut IdMap::new(false)) {
                 out[k].1 |= b;
             }
         }
@@ -617,6 +614,21 @@ pub fn imprecise_differences(old: &State, cur: &State, live: &[FrameLive]) -> Ve
         }
     }
     out
+}
+
+/// A live stack slot whose numbers do not matter (no explored path let a
+/// number read from it decide anything): it covers when neither slot holds
+/// a spilled pointer and every byte written in `old` is written in `cur`
+/// (spilled scalars of any size, zeros and unknown bytes alike), so every
+/// read the explored paths made of it still reads initialised bytes.
+fn imprecise_slot_covers(old: &Slot, cur: &Slot) -> bool {
+    !matches!(old.spill, Val::Ptr(_) | Val::Dead(_))
+        && !matches!(cur.spill, Val::Ptr(_) | Val::Dead(_))
+        && old
+            .marks
+            .iter()
+            .zip(cur.marks.iter())
+            .all(|(o, c)| *o == Mark::Invalid || *c != Mark::Invalid)
 }
 
 /// A live register whose number does not matter: a scalar covers any

@@ -1,16 +1,11 @@
 //! The benchmark programs (`crates/waggle-bench/programs/c`): every XDP
 //! entry point Linux 6.18 accepts verifies within the instruction budget,
 //! through both `verify` and `verify_with_facts` (what `waggle verify` and
-//! `waggle run` use), with the same pruning — but for the two listed in
-//! `STILL_TOO_COMPLEX`.
+//! `waggle run` use), with the same pruning.
 
 use std::path::Path;
 use waggle_object::Object;
 use waggle_verifier::{verify, verify_with_facts, ErrorKind, VerifyOptions};
-
-/// Linux accepts them (`char_class`: 80 780 instructions processed,
-/// `parse_options`: 43 359); Waggle still reaches the budget.
-const STILL_TOO_COMPLEX: &[&str] = &["char_class", "parse_options"];
 
 fn dir() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../crates/waggle-bench/programs/c")
@@ -50,23 +45,13 @@ fn every_bench_program_verifies() {
         match verify_bench(name) {
             Ok((plain, facts)) => {
                 println!("{name:20} {plain:>8} instructions processed");
-                assert!(
-                    !STILL_TOO_COMPLEX.contains(&name.as_str()),
-                    "{name} verifies now: take it off STILL_TOO_COMPLEX"
-                );
                 assert!(plain < 1_000_000, "{name}: {plain}");
                 assert_eq!(
                     plain, facts,
                     "{name}: verify_with_facts prunes as verify does"
                 );
             }
-            Err(kind) => {
-                println!("{name:20} {kind:?}");
-                assert!(
-                    STILL_TOO_COMPLEX.contains(&name.as_str()) && kind == ErrorKind::TooComplex,
-                    "{name}: {kind:?}"
-                );
-            }
+            Err(kind) => panic!("{name}: {kind:?}"),
         }
     }
 }
