@@ -414,3 +414,48 @@ fn differential_against_linear_scan() {
         differential(0x9e37_79b9_7f4a_7c15 ^ seed, data_size, max_entries);
     }
 }
+
+#[test]
+fn lookups_race_updates_and_deletes() {
+    let m = trie(64);
+    m.update(&v4(8, [10, 0, 0, 0]), &k32(8), BPF_ANY, 0)
+        .unwrap();
+    std::thread::scope(|s| {
+        for _ in 0..3 {
+            let m = &m;
+            s.spawn(move || {
+                for _ in 0..20_000 {
+                    // The /8 is always there, the /16 and /24 come and go.
+                    let key = v4(32, [10, 1, 2, 3]);
+                    let got = m.lookup(&key).ok().map(|v| u32_at(&v, 0));
+                    assert!(matches!(got, Some(8 | 16 | 24)), "{got:?}");
+                    // Read after the lock is released, a value may be a
+                    // recycled slot's: every value written is one of these.
+                    // SAFETY: LPM values live as long as the map.
+                    let got = m
+                        .lookup_ptr(&key, 0)
+                        .map(|p| unsafe { p.as_ptr().cast::<u32>().read() });
+                    assert!(matches!(got, Some(8 | 16 | 24)), "{got:?}");
+                }
+            });
+        }
+        for i in 0..5_000u32 {
+            m.update(&v4(16, [10, 1, 0, 0]), &k32(16), BPF_ANY, 0)
+                .unwrap();
+            m.update(&v4(24, [10, 1, 2, i as u8]), &k32(24), BPF_ANY, 0)
+                .unwrap();
+            // Other prefixes grow and shrink the table under the readers.
+            m.update(&v4(32, [11, 0, 0, i as u8]), &k32(24), BPF_ANY, 0)
+                .unwrap();
+            m.delete(&v4(24, [10, 1, 2, 0])).unwrap();
+            if i % 2 == 0 {
+                m.delete(&v4(16, [10, 1, 0, 0])).unwrap();
+            }
+            if i % 40 == 39 {
+                for j in 0..40u32 {
+                    m.delete(&v4(32, [11, 0, 0, (i - j) as u8])).unwrap();
+                }
+            }
+        }
+    });
+}
