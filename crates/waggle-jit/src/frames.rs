@@ -166,62 +166,122 @@ pub(crate) unsafe fn run_function<'t>(
     stack: &mut Stack,
 ) -> Result<Outcome, RunError> {
     let top = stack.top();
-    let mut ctx = RunCtx {
-        status: status::RUNNING,
-        exit_value: 0,
-        packet_start: parts.packet.map_or(0, |p| p.start),
-        packet_len: parts.packet.map_or(0, |p| p.end - p.start),
-        min_fp: top - ((MAX_CALL_FRAMES - 1) * STACK_SIZE) as u64,
-        has_packet: parts.packet.is_some(),
-        compiled,
-        entry: start,
-        env: parts.env,
-        opts: parts.opts,
-        targets: parts.targets,
-        tail_calls: 0,
-        tail_call: None,
-        error: None,
-        panic: None,
-    };
-    let mut args = args;
-    loop {
-        let Some(func) = ctx.compiled.function(ctx.entry) else {
-            return Err(RunError::BadCallback(
-                waggle_vm::FUNC_REF_TAG | ctx.entry as u64,
-            ));
+    let mut ctx = RunCtx::new(compiled, start, parts, top);
+    // SAFETY: forwarded from the caller.
+    unsafe { ctx.run(compiled, start, args, top) }
+}
+
+/// [`run_function`] from instruction 0, `repeat` times on one run context
+/// and stack (a test run with Linux's `repeat`): each run gets its packet
+/// from `packet` first, since the one before may have moved it. Returns the
+/// last run's outcome, or the first failure.
+///
+/// # Safety
+/// As for [`run_function`].
+pub(crate) unsafe fn run_repeated<'t>(
+    compiled: &'t Compiled,
+    repeat: u32,
+    args: [u64; 5],
+    parts: RunParts<'_, 't>,
+    packet: &dyn Fn() -> Option<Region>,
+    stack: &mut Stack,
+) -> Result<Outcome, RunError> {
+    let top = stack.top();
+    let mut ctx = RunCtx::new(compiled, 0, parts, top);
+    let mut out = Outcome { r0: 0, insns: 0 };
+    for _ in 0..repeat.max(1) {
+        ctx.set_packet(packet());
+        // SAFETY: forwarded from the caller.
+        out = unsafe { ctx.run(compiled, 0, args, top) }?;
+    }
+    Ok(out)
+}
+
+impl<'a, 't> RunCtx<'a, 't> {
+    fn new(compiled: &'t Compiled, start: usize, parts: RunParts<'a, 't>, top: u64) -> Self {
+        let mut ctx = RunCtx {
+            status: status::RUNNING,
+            exit_value: 0,
+            packet_start: 0,
+            packet_len: 0,
+            min_fp: top - ((MAX_CALL_FRAMES - 1) * STACK_SIZE) as u64,
+            has_packet: false,
+            compiled,
+            entry: start,
+            env: parts.env,
+            opts: parts.opts,
+            targets: parts.targets,
+            tail_calls: 0,
+            tail_call: None,
+            error: None,
+            panic: None,
         };
-        // SAFETY: `func` was compiled with the `JitFn` signature; the caller
-        // vouches for the memory accesses of the program and of those it
-        // tail-calls; `ctx` and `stack` outlive the call.
-        let r0 = unsafe { func(&mut ctx, top, args[0], args[1], args[2], args[3], args[4]) };
-        if let Some(payload) = ctx.panic.take() {
-            // A helper panicked: the panic goes on in the embedder's code, as
-            // it does from the interpreter, now that no JIT frame is left to
-            // unwind.
-            std::panic::resume_unwind(payload);
-        }
-        match (ctx.status, ctx.tail_call.take()) {
-            (status::RUNNING, _) => return Ok(Outcome { r0, insns: 0 }),
-            (status::EXITED, _) => {
-                return Ok(Outcome {
-                    r0: ctx.exit_value,
-                    insns: 0,
-                })
+        ctx.set_packet(parts.packet);
+        ctx
+    }
+
+    fn set_packet(&mut self, packet: Option<Region>) {
+        self.packet_start = packet.map_or(0, |p| p.start);
+        self.packet_len = packet.map_or(0, |p| p.end - p.start);
+        self.has_packet = packet.is_some();
+    }
+
+    /// One run: `compiled` from `start`, then whatever it tail-calls.
+    ///
+    /// # Safety
+    /// As for [`run_function`]; `top` is the stack's top.
+    unsafe fn run(
+        &mut self,
+        compiled: &'t Compiled,
+        start: usize,
+        args: [u64; 5],
+        top: u64,
+    ) -> Result<Outcome, RunError> {
+        self.status = status::RUNNING;
+        self.compiled = compiled;
+        self.entry = start;
+        self.tail_calls = 0;
+        let mut args = args;
+        loop {
+            let Some(func) = self.compiled.function(self.entry) else {
+                return Err(RunError::BadCallback(
+                    waggle_vm::FUNC_REF_TAG | self.entry as u64,
+                ));
+            };
+            // SAFETY: `func` was compiled with the `JitFn` signature; the
+            // caller vouches for the memory accesses of the program and of
+            // those it tail-calls; `self` and the stack outlive the call.
+            let r0 = unsafe { func(self, top, args[0], args[1], args[2], args[3], args[4]) };
+            if let Some(payload) = self.panic.take() {
+                // A helper panicked: the panic goes on in the embedder's
+                // code, as it does from the interpreter, now that no JIT
+                // frame is left to unwind.
+                std::panic::resume_unwind(payload);
             }
-            (status::TAIL_CALL, Some((next, r1))) => {
-                // The new program starts with only its context, in r1, on
-                // the same stack frame, as in Linux and the interpreter.
-                ctx.status = status::RUNNING;
-                ctx.compiled = next;
-                ctx.entry = 0;
-                ctx.tail_calls += 1;
-                args = [r1, 0, 0, 0, 0];
-            }
-            _ => {
-                return Err(ctx.error.take().unwrap_or(RunError::Unsupported {
-                    pc: 0,
-                    what: "a failure without an error (a bug in waggle-jit)",
-                }))
+            match (self.status, self.tail_call.take()) {
+                (status::RUNNING, _) => return Ok(Outcome { r0, insns: 0 }),
+                (status::EXITED, _) => {
+                    return Ok(Outcome {
+                        r0: self.exit_value,
+                        insns: 0,
+                    })
+                }
+                (status::TAIL_CALL, Some((next, r1))) => {
+                    // The new program starts with only its context, in r1,
+                    // on the same stack frame, as in Linux and the
+                    // interpreter.
+                    self.status = status::RUNNING;
+                    self.compiled = next;
+                    self.entry = 0;
+                    self.tail_calls += 1;
+                    args = [r1, 0, 0, 0, 0];
+                }
+                _ => {
+                    return Err(self.error.take().unwrap_or(RunError::Unsupported {
+                        pc: 0,
+                        what: "a failure without an error (a bug in waggle-jit)",
+                    }))
+                }
             }
         }
     }

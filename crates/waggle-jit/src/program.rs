@@ -1,6 +1,6 @@
 //! [`JitProgram`]: a program compiled to native code, and how it runs.
 
-use crate::frames::{run_function, JitFn, RunParts, Stack, TailCallTargets};
+use crate::frames::{run_function, run_repeated, JitFn, RunParts, Stack, TailCallTargets};
 use crate::functions::{Functions, Layout};
 use crate::helpers::HelperSites;
 use crate::maps::{MapAccess, MapCallSites, MapTable};
@@ -363,13 +363,16 @@ impl JitProgram {
         }
     }
 
-    /// Runs a program the verifier accepted, with `args` in `r1`..`r5`,
-    /// `packet` for LD_ABS/LD_IND and `env` for helpers: as
+    /// Runs a program the verifier accepted `repeat` times (at least once),
+    /// with `args` in `r1`..`r5`, `packet` for LD_ABS/LD_IND (asked before
+    /// each run, since a run may move the packet) and `env` for helpers,
+    /// and returns the last run's outcome or the first failure: as
     /// [`JitProgram::run`], but the stack is not zeroed first (the verifier
     /// proved that the program reads no stack byte it has not written, as
-    /// Linux's JIT relies on too), and no [`Input`] is built. For runtimes
-    /// that run a program many times, where both are a measurable part of a
-    /// short program's run.
+    /// Linux's JIT relies on too), no [`Input`] is built, and the runs share
+    /// one run context and stack, as Linux's test run with `repeat` shares
+    /// its setup. For runtimes that run a program many times, where these
+    /// are a measurable part of a short program's run.
     ///
     /// With `targets`, tail calls run as in the interpreter: the target's
     /// compiled code (`targets` finds it) starts with only `r1`, on the same
@@ -383,10 +386,12 @@ impl JitProgram {
     /// As for [`JitProgram::run`], for this program and every program
     /// `targets` returns, and they must have passed a verifier that rejects
     /// reads of unwritten stack (Waggle's does).
+    #[allow(clippy::too_many_arguments)]
     pub unsafe fn run_verified<'t>(
         &'t self,
+        repeat: u32,
         args: [u64; 5],
-        packet: Option<Region>,
+        packet: &dyn Fn() -> Option<Region>,
         env: Option<&mut dyn Any>,
         opts: &RunOptions,
         targets: Option<&'t TailCallTargets<'t>>,
@@ -394,12 +399,12 @@ impl JitProgram {
         let mut stack = Stack::uninit();
         let parts = RunParts {
             env,
-            packet,
+            packet: None,
             opts,
             targets,
         };
         // SAFETY: forwarded from the caller.
-        unsafe { run_function(&self.compiled, 0, args, parts, &mut stack) }
+        unsafe { run_repeated(&self.compiled, repeat, args, parts, packet, &mut stack) }
     }
 
     /// How long compilation took (translation, code generation, making the

@@ -853,7 +853,8 @@ fn tail_calls_go_on_in_the_targets_code_on_the_same_frame() {
     };
     let run = |i: usize| {
         // SAFETY: the programs touch only their stack.
-        let jit = unsafe { jits[i].run_verified([0; 5], None, None, &opts(), Some(&targets)) };
+        let jit =
+            unsafe { jits[i].run_verified(1, [0; 5], &|| None, None, &opts(), Some(&targets)) };
         // SAFETY: as above.
         let interp = unsafe { progs[i].run_unchecked(Input::empty(), &opts()) };
         // Compiled code counts no instructions.
@@ -870,11 +871,12 @@ fn tail_calls_go_on_in_the_targets_code_on_the_same_frame() {
     // Without targets, a tail call is refused as before; with targets that
     // do not know the program, it fails the helper.
     // SAFETY: as above.
-    let err = unsafe { j0.run_verified([0; 5], None, None, &opts(), None) }.unwrap_err();
+    let err = unsafe { j0.run_verified(1, [0; 5], &|| None, None, &opts(), None) }.unwrap_err();
     assert!(matches!(err, RunError::Unsupported { pc: 4, .. }), "{err}");
     let nothing = |_: &Arc<Program>| Err(TailCallTargetError::Unknown);
     // SAFETY: as above.
-    let err = unsafe { j0.run_verified([0; 5], None, None, &opts(), Some(&nothing)) }.unwrap_err();
+    let err =
+        unsafe { j0.run_verified(1, [0; 5], &|| None, None, &opts(), Some(&nothing)) }.unwrap_err();
     assert!(err.to_string().contains("unknown to this runtime"), "{err}");
 }
 
@@ -891,7 +893,7 @@ fn tail_calls_from_bpf_to_bpf_functions_are_refused_as_in_the_interpreter() {
     table.lock().unwrap().push(p.clone());
     let targets = |_: &Arc<Program>| Ok(&jit);
     // SAFETY: the program touches nothing.
-    let got = unsafe { jit.run_verified([0; 5], None, None, &opts(), Some(&targets)) };
+    let got = unsafe { jit.run_verified(1, [0; 5], &|| None, None, &opts(), Some(&targets)) };
     // SAFETY: as above.
     let want = unsafe { p.run_unchecked(Input::empty(), &opts()) };
     assert_eq!(want, Err(RunError::TailCallInSubprogram { pc: 4 }));

@@ -424,26 +424,39 @@ impl LoadedObject {
         let targets = |target: &Arc<Program>| self.tail_call_target(target);
         let repeat = cfg.repeat.max(1);
         let start = Instant::now();
-        let mut out = waggle_vm::Outcome { r0: 0, insns: 0 };
-        for _ in 0..repeat {
-            out = match (engine, jit) {
-                // The JIT takes the run's parts directly: no `Input` to
-                // build, and no stack to zero for a verified program.
-                // SAFETY: the caller vouches that the verifier accepted the
-                // program and the programs of this object it can tail-call,
-                // which are all `targets` returns.
-                (Engine::Jit, Some(jit)) => unsafe {
-                    let packet = packet.map(|p| p());
-                    jit.run_verified(args, packet, Some(&mut *env), &opts, Some(&targets))
-                },
-                // SAFETY: forwarded from the caller.
-                _ => unsafe { self.interpret(prog, args, packet, grants, env, engine, &opts) },
+        let out = match (engine, jit) {
+            // The JIT runs the repeats itself, on one run context and stack
+            // and with no `Input` to build or stack to zero.
+            // SAFETY: the caller vouches that the verifier accepted the
+            // program and the programs of this object it can tail-call,
+            // which are all `targets` returns.
+            (Engine::Jit, Some(jit)) => unsafe {
+                let packet = || packet.map(|p| p());
+                jit.run_verified(
+                    repeat,
+                    args,
+                    &packet,
+                    Some(&mut *env),
+                    &opts,
+                    Some(&targets),
+                )
+            },
+            _ => {
+                let mut out = Ok(waggle_vm::Outcome { r0: 0, insns: 0 });
+                for _ in 0..repeat {
+                    // SAFETY: forwarded from the caller.
+                    out = unsafe { self.interpret(prog, args, packet, grants, env, engine, &opts) };
+                    if out.is_err() {
+                        break;
+                    }
+                }
+                out
             }
-            .map_err(|error| RunError::Vm {
-                program: prog.name.clone(),
-                error,
-            })?;
         }
+        .map_err(|error| RunError::Vm {
+            program: prog.name.clone(),
+            error,
+        })?;
         Ok(RunResult {
             retval: out.r0,
             insns: out.insns,

@@ -50,6 +50,19 @@ fn a_self_tail_call_stops_after_33_tail_calls_on_every_engine() {
         // A second run starts a new chain with a new count.
         run(&obj, "tail_loop", engine).unwrap();
         assert_eq!(runs(&obj), 68, "{engine}");
+        // So does each run of a repeated test run (the JIT keeps one run
+        // context for all of them); a fresh object, as `tail_loop` gives up
+        // past 100 runs in all.
+        let obj = load();
+        let cfg = RunConfig {
+            repeat: 2,
+            ..RunConfig::default()
+        };
+        let prog = obj.program("tail_loop").unwrap();
+        // SAFETY: `load` verified every program of the object.
+        let result = unsafe { obj.run_packet_with(prog, &[0; 64], &cfg, engine) }.unwrap();
+        assert_eq!(result.retval, XDP_PASS, "{engine}");
+        assert_eq!(runs(&obj), 68, "{engine}");
     }
 }
 
