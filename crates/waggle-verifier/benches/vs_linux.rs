@@ -1,5 +1,7 @@
 //! Verification cost, Waggle against Linux, on every bundled example
-//! program (`examples/c/*.bpf.o`), side by side:
+//! program (`examples/c/*.bpf.o`) and on the XDP entry point (`xdp_NAME`)
+//! of every benchmark program (`crates/waggle-bench/programs/c/NAME.bpf.o`,
+//! larger programs with loops), side by side:
 //!
 //! ```text
 //! cargo bench -p waggle-verifier --bench vs_linux
@@ -23,9 +25,12 @@
 //! Ratios are Linux's time over Waggle's (above 1: Waggle is faster).
 //! Without the kernel (not root, no BTF) only Waggle's columns are printed.
 //! `WAGGLE_BENCH_RUNS` sets the number of runs (default 200 for Waggle, a
-//! tenth of that for the kernel).
+//! tenth of that for the kernel), fewer for programs whose verification
+//! takes long (about two seconds of runs per program and verifier, at least
+//! five runs). The last lines are geometric means over every program: time
+//! ratios, instructions processed and memory.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use waggle_btf::{Btf, BtfKind};
 use waggle_kernel::{
@@ -44,6 +49,13 @@ const OBJECTS: [&str; 8] = [
     "subprog_globals.bpf.o",
     "core_read.bpf.o",
 ];
+
+/// Runs of a measurement taking `once`: at most `max`, about two seconds'
+/// worth, at least five.
+fn runs_for(once: Duration, max: usize) -> usize {
+    let fit = (2.0 / once.as_secs_f64().max(1e-9)) as usize;
+    fit.clamp(5.min(max), max.max(1))
+}
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -124,12 +136,34 @@ fn main() {
         "load x",
         "mem x"
     );
-    let mut ratios = Vec::new();
-    for file in OBJECTS {
+    // (directory, object file, the one program to measure or all of them)
+    let mut objects: Vec<(PathBuf, String, Option<String>)> = OBJECTS
+        .iter()
+        .map(|f| (dir.clone(), f.to_string(), None))
+        .collect();
+    let bench_dir =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../crates/waggle-bench/programs/c");
+    let mut bench: Vec<String> = std::fs::read_dir(&bench_dir)
+        .map(|d| {
+            d.filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .filter(|n| n.ends_with(".bpf.o"))
+                .collect()
+        })
+        .unwrap_or_default();
+    bench.sort();
+    for file in bench {
+        let prog = format!("xdp_{}", file.trim_end_matches(".bpf.o"));
+        objects.push((bench_dir.clone(), file, Some(prog)));
+    }
+    // (verification time ratio, load time ratio, processed Linux / Waggle,
+    // memory Linux / Waggle)
+    let mut ratios: Vec<(f64, f64, f64, Option<f64>)> = Vec::new();
+    for (dir, file, only) in &objects {
+        let file = file.as_str();
         if filter.as_deref().is_some_and(|f| !file.contains(f)) {
             continue;
         }
-        let data = std::fs::read(dir.join(file)).expect("example object");
+        let data = std::fs::read(dir.join(file)).expect("object");
         let obj = Object::parse(file, &data).expect("parses");
         let kobj = vmlinux.as_ref().map(|v| {
             Object::parse_for(file, &data, CoreTarget::Btf(v)).expect("parses for vmlinux")
@@ -138,8 +172,13 @@ fn main() {
             .as_ref()
             .map(|k| KernelMaps::create(file, &k.maps).expect("maps"));
         for (k, prog) in obj.programs.iter().enumerate() {
+            if only.as_ref().is_some_and(|p| *p != prog.name) {
+                continue;
+            }
             let opts = VerifyOptions::default();
-            let first = verify(prog, &obj.maps, &opts).expect("examples verify");
+            let first = verify(prog, &obj.maps, &opts)
+                .unwrap_or_else(|e| panic!("{file}: {}: {e}", prog.name));
+            let runs = runs_for(first.duration, runs);
             let times: Vec<Duration> = (0..runs)
                 .map(|_| verify(prog, &obj.maps, &opts).unwrap().duration)
                 .collect();
@@ -160,7 +199,9 @@ fn main() {
                     load_raw_with_maps(&kp.insns, kp.prog_type, &kp.name, kmaps, log)
                         .unwrap_or_else(|e| panic!("{name}: {e}"))
                 };
+                let t = Instant::now();
                 let stats_log = load(VerifierLog::Stats).verifier_log;
+                let kernel_runs = runs_for(t.elapsed(), kernel_runs);
                 let stats = VerifierStats::parse(&stats_log).unwrap_or_default();
                 let verif: Vec<Duration> = (0..kernel_runs)
                     .map(|_| {
@@ -184,7 +225,8 @@ fn main() {
                 let vx = l_verif.as_secs_f64() / w_time.as_secs_f64();
                 let lx = l_load.as_secs_f64() / w_time.as_secs_f64();
                 let mx = l_kib.map(|l| l / w_kib.max(1e-9));
-                ratios.push((vx, lx));
+                let px = stats.insns_processed as f64 / first.insns_processed.max(1) as f64;
+                ratios.push((vx, lx, px, mx));
                 line += &format!(
                     " {:>9} {:>6} {:>8} {:>9} {:>9} | {:>7.2} {:>7.2} {:>6}",
                     stats.insns_processed,
@@ -201,13 +243,16 @@ fn main() {
         }
     }
     if !ratios.is_empty() {
-        let geo = |f: &dyn Fn(&(f64, f64)) -> f64| {
-            (ratios.iter().map(|r| f(r).ln()).sum::<f64>() / ratios.len() as f64).exp()
-        };
+        let geo = |v: Vec<f64>| (v.iter().map(|x| x.ln()).sum::<f64>() / v.len() as f64).exp();
         println!(
-            "geometric mean: Linux verification time / Waggle {:.2}, Linux load time / Waggle {:.2}",
-            geo(&|r| r.0),
-            geo(&|r| r.1)
+            "geometric mean over {} programs: Linux verification time / Waggle {:.2}, \
+             Linux load time / Waggle {:.2}, Linux processed / Waggle {:.2}, \
+             Linux memory / Waggle {:.2}",
+            ratios.len(),
+            geo(ratios.iter().map(|r| r.0).collect()),
+            geo(ratios.iter().map(|r| r.1).collect()),
+            geo(ratios.iter().map(|r| r.2).collect()),
+            geo(ratios.iter().filter_map(|r| r.3).collect()),
         );
     }
 }
