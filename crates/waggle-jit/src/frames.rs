@@ -172,9 +172,10 @@ pub(crate) unsafe fn run_function<'t>(
 }
 
 /// [`run_function`] from instruction 0, `repeat` times on one run context
-/// and stack (a test run with Linux's `repeat`): each run gets its packet
-/// from `packet` first, since the one before may have moved it. Returns the
-/// last run's outcome, or the first failure.
+/// and stack (a test run with Linux's `repeat`). The packet bounds come from
+/// `packet`, asked again before each run of a program that reads the packet
+/// (LD_ABS/LD_IND), since the run before may have moved it; the others never
+/// read them. Returns the last run's outcome, or the first failure.
 ///
 /// # Safety
 /// As for [`run_function`].
@@ -188,9 +189,12 @@ pub(crate) unsafe fn run_repeated<'t>(
 ) -> Result<Outcome, RunError> {
     let top = stack.top();
     let mut ctx = RunCtx::new(compiled, 0, parts, top);
+    ctx.set_packet(packet());
     let mut out = Outcome { r0: 0, insns: 0 };
-    for _ in 0..repeat.max(1) {
-        ctx.set_packet(packet());
+    for run in 0..repeat.max(1) {
+        if run > 0 && compiled.reads_packet {
+            ctx.set_packet(packet());
+        }
         // SAFETY: forwarded from the caller.
         out = unsafe { ctx.run(compiled, 0, args, top) }?;
     }

@@ -115,6 +115,9 @@ pub(crate) struct Compiled {
     frames: usize,
     /// The function of each helper call, for tail calls.
     pub helper_sites: HelperSites,
+    /// Whether the program reads the packet with LD_ABS/LD_IND, the only
+    /// instructions that use the run's packet bounds.
+    pub reads_packet: bool,
 }
 
 impl Compiled {
@@ -316,6 +319,9 @@ impl JitProgram {
                 entries,
                 frames: if has_calls { MAX_CALL_FRAMES } else { 1 },
                 helper_sites: HelperSites::new(&layout, &functions),
+                reads_packet: insns
+                    .iter()
+                    .any(|(_, i)| matches!(i, Insn::LdAbs { .. } | Insn::LdInd { .. })),
             },
             code,
             maps: maps.into_keepalives(),
