@@ -771,6 +771,14 @@ impl<'a> Verifier<'a> {
                 self.mark_precise(&w.hist, w.node, m);
             }
             w.hist.push(entry);
+            if matches!(
+                self.cfg.insns[i],
+                Insn::Ja { .. } | Insn::JaLong { .. } | Insn::Call(_) | Insn::Exit
+            ) {
+                // Linux counts every jump-class instruction for its
+                // state-keeping heuristic; conditional ones count below.
+                self.jmps += 1;
+            }
             match step {
                 Step::Goto(j) => w.insn = j,
                 Step::Call(t) => {
