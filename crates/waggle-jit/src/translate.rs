@@ -137,6 +137,7 @@ pub(crate) fn translate(
     });
     let bail = b.create_block();
     b.set_cold_block(bail);
+    let loops = loop_spans(facts.layout, f);
     let mut t = Translator {
         b,
         facts,
@@ -150,7 +151,8 @@ pub(crate) fn translate(
         open: false,
         known: KnownRegs::new(),
         sites: MapCallSites::default(),
-        loops: loop_spans(facts.layout, f),
+        cold_fall_through: cold_fall_throughs(facts.layout, f, &loops),
+        loops,
         blinding,
     };
     let first = t.block(f.entry);
@@ -222,6 +224,9 @@ struct Translator<'a, 'b> {
     /// The instruction ranges of the function's loops: from a backward
     /// jump's target to the jump, inclusive.
     loops: Vec<(Index, Index)>,
+    /// By instruction: a conditional jump that stays in its loop when taken
+    /// and whose fall-through leaves it (see [`cold_fall_throughs`]).
+    cold_fall_through: Vec<bool>,
     /// The blinding key, read once at the function's entry, with the key
     /// the code was generated for.
     blinding: Option<(Value, u64)>,
@@ -239,6 +244,40 @@ fn loop_spans(layout: &Layout<'_>, f: &Function) -> Vec<(Index, Index)> {
             _ => None,
         })
         .collect()
+}
+
+/// For each instruction of `f`: whether it is a conditional jump inside a
+/// loop whose target stays in the loop and whose fall-through is straight
+/// code that leaves it (by `exit` or a jump out of the loop), as clang lays
+/// out `for (...) { if (done) break; ... }`. That code runs once; keeping
+/// it in line would make the loop take this branch on every iteration.
+fn cold_fall_throughs(layout: &Layout<'_>, f: &Function, loops: &[(Index, Index)]) -> Vec<bool> {
+    let mut cold = vec![false; layout.len()];
+    for &i in &f.body {
+        let (Insn::Jump { .. }, Some(target)) = (layout.insn(i), layout.targets[i]) else {
+            continue;
+        };
+        let Some(&(head, end)) = loops
+            .iter()
+            .find(|&&(head, end)| head <= i && i <= end && (head..=end).contains(&target))
+        else {
+            continue;
+        };
+        let outside = |t: Index| t < head || t > end;
+        let mut j = i + 1;
+        cold[i] = loop {
+            if j >= layout.len() || (j > i + 1 && f.leader[j]) {
+                break false;
+            }
+            match (layout.insn(j), layout.targets[j]) {
+                (Insn::Exit, _) => break true,
+                (Insn::Ja { .. } | Insn::JaLong { .. }, Some(t)) => break outside(t),
+                (Insn::Jump { .. } | Insn::Ja { .. } | Insn::JaLong { .. }, _) => break false,
+                _ => j += 1,
+            }
+        };
+    }
+    cold
 }
 
 impl Translator<'_, '_> {
@@ -345,6 +384,12 @@ impl Translator<'_, '_> {
                     self.b.switch_to_block(exit);
                     self.b.ins().jump(taken, &[]);
                 } else {
+                    if self.cold_fall_through[i] {
+                        // Staying in the loop is the taken way: the code
+                        // that leaves it goes after the hot code, so the
+                        // branch falls through into the loop instead.
+                        self.b.set_cold_block(next);
+                    }
                     self.b.ins().brif(c, taken, &[], next, &[]);
                 }
                 self.open = false;
