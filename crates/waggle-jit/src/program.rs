@@ -56,6 +56,14 @@ pub struct JitOptions<'a> {
     /// untrusted sources; it costs an xor per constant and the division
     /// shortcuts for constant divisors.
     pub blind_constants: bool,
+    /// The program passed Waggle's verifier (which rejects reads of stack
+    /// never written), and will only run through
+    /// [`JitProgram::run_verified`]: a function whose frame nothing can
+    /// point into keeps its stack slots in registers, where a one-to-one
+    /// translation (Linux's JIT) loads and stores them. Off, the stack is
+    /// memory, as the interpreter's (for unverified programs on
+    /// [`JitProgram::run`]).
+    pub verified: bool,
 }
 
 /// A program compiled to native code by Cranelift, ready to run.
@@ -248,6 +256,7 @@ impl JitProgram {
             maps: &maps,
             helpers: &helpers,
             blinding,
+            verified: opts.verified,
             check_depth: functions.check_depth,
             may_stop: &may_stop,
             call_conv,

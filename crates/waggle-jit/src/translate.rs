@@ -10,6 +10,7 @@
 //! calls on maps known at compile time skip the helper (`map_calls.rs`).
 
 mod map_calls;
+mod stack_slots;
 
 use crate::alu;
 use crate::frames::offsets;
@@ -25,6 +26,7 @@ use cranelift_codegen::ir::{
 use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use map_calls::KnownRegs;
+use stack_slots::StackSlots;
 use std::collections::HashMap;
 use waggle_isa::{
     AluOp, AtomicOp, CallTarget, Insn, JmpCond, LdImm64, MemSize, Reg, Source, Width,
@@ -50,6 +52,9 @@ pub(crate) struct ProgramFacts<'a> {
     /// Constant blinding: the random key and where compiled code reads it
     /// (see [`Blinding`]); `None` leaves immediates as they are.
     pub blinding: Option<Blinding>,
+    /// The program passed the verifier: stack slots may live in registers
+    /// (see [`StackSlots`]).
+    pub verified: bool,
     /// Whether local calls check the call depth (see
     /// [`crate::functions::Functions::check_depth`]).
     pub check_depth: bool,
@@ -138,6 +143,11 @@ pub(crate) fn translate(
     let bail = b.create_block();
     b.set_cold_block(bail);
     let loops = loop_spans(facts.layout, f);
+    let stack = if facts.verified {
+        StackSlots::of(facts.layout, f, &mut b)
+    } else {
+        None
+    };
     let mut t = Translator {
         b,
         facts,
@@ -154,6 +164,7 @@ pub(crate) fn translate(
         cold_fall_through: cold_fall_throughs(facts.layout, f, &loops),
         loops,
         blinding,
+        stack,
     };
     let first = t.block(f.entry);
     t.b.ins().jump(first, &[]);
@@ -230,6 +241,8 @@ struct Translator<'a, 'b> {
     /// The blinding key, read once at the function's entry, with the key
     /// the code was generated for.
     blinding: Option<(Value, u64)>,
+    /// The frame's slots as variables, when nothing can point into it.
+    stack: Option<StackSlots>,
 }
 
 /// The loops of `f`, as ranges of instructions from a backward jump's target
@@ -399,6 +412,37 @@ impl Translator<'_, '_> {
                 let block = self.block(target);
                 self.b.ins().jump(block, &[]);
                 self.open = false;
+            }
+            Insn::Load {
+                size,
+                sign_extend,
+                dst,
+                src: Reg::R10,
+                off,
+            } if self.stack.is_some() => {
+                let stack = self.stack.as_ref().expect("checked");
+                let v = stack
+                    .load(&mut self.b, size, sign_extend, off)
+                    .ok_or(Untranslatable {
+                        pc,
+                        what: "a stack access outside the slots found",
+                    })?;
+                self.set(dst, v);
+            }
+            Insn::Store {
+                size,
+                dst: Reg::R10,
+                off,
+                src,
+            } if self.stack.is_some() => {
+                let v = self.operand(src, I64);
+                let stack = self.stack.as_ref().expect("checked");
+                if !stack.store(&mut self.b, size, off, v) {
+                    return Err(Untranslatable {
+                        pc,
+                        what: "a stack access outside the slots found",
+                    });
+                }
             }
             Insn::Load {
                 size,

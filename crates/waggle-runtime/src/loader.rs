@@ -124,6 +124,9 @@ impl LoadedProgram {
                 let opts = JitOptions {
                     maps: Some(&maps),
                     blind_constants: self.blind_constants,
+                    // The runtime runs the JIT only for verified programs
+                    // (the contract of `run_packet_with`).
+                    verified: true,
                 };
                 JitProgram::compile(&decoded, registry, &opts)
             })
