@@ -8,6 +8,7 @@ use crate::translate::{bpf_signature, translate, Blinding, ProgramFacts};
 use cranelift_codegen::ir::UserFuncName;
 use cranelift_codegen::isa::OwnedTargetIsa;
 use cranelift_codegen::settings::{self, Configurable};
+use cranelift_codegen::CompiledCode;
 use cranelift_frontend::FunctionBuilderContext;
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{default_libcall_names, FuncId, Linkage, Module};
@@ -32,6 +33,10 @@ pub enum JitError {
     /// Cranelift has no backend for this machine.
     #[error("the JIT does not support this host: {0}")]
     Host(String),
+    /// Cranelift cannot generate code for `target`
+    /// ([`crate::compile_for_target`]).
+    #[error("cannot compile for {target}: {message}")]
+    Target { target: String, message: String },
     /// Code generation failed for the function starting at slot `pc`.
     #[error("instruction {pc}: code generation failed: {message}")]
     Codegen { pc: usize, message: String },
@@ -181,30 +186,7 @@ impl JitProgram {
         opts: &JitOptions<'_>,
     ) -> Result<JitProgram, JitError> {
         let started = Instant::now();
-        let program = Program::new(insns, registry.clone())?;
-        let layout = Layout::new(insns);
-        let functions = Functions::discover(&layout);
-
-        // Helper table: one slot per distinct helper, as the interpreter has.
-        let mut helpers: Vec<Helper> = Vec::new();
-        let mut helper_slot = vec![0u32; insns.len()];
-        for (i, &(pc, insn)) in insns.iter().enumerate() {
-            if let Insn::Call(CallTarget::Helper(id)) = insn {
-                let helper = u32::try_from(id)
-                    .ok()
-                    .and_then(|id| registry.get(id))
-                    .ok_or(PrepareError::UnknownHelper { pc, id })?;
-                let slot = match helpers.iter().position(|h| h.id == helper.id) {
-                    Some(slot) => slot,
-                    None => {
-                        helpers.push(helper.clone());
-                        helpers.len() - 1
-                    }
-                };
-                helper_slot[i] = slot as u32;
-            }
-        }
-
+        let prepared = Prepared::new(insns, registry, opts)?;
         // Owned by `code` from the start, so that its pages are freed on
         // every error path too.
         let mut code = CodeMemory(None);
@@ -212,99 +194,26 @@ impl JitProgram {
             host_isa()?,
             default_libcall_names(),
         )));
-        let call_conv = module.isa().default_call_conv();
-        let sig = bpf_signature(call_conv);
-        let codegen = |pc: usize, e: &dyn std::fmt::Display| JitError::Codegen {
-            pc,
-            message: e.to_string(),
-        };
-        let ids: Vec<FuncId> = functions
-            .list
-            .iter()
-            .map(|f| {
-                // Preemptible: calls between functions go through absolute
-                // addresses, never 32-bit displacements, which could not
-                // reach between code pages mapped far apart.
-                module
-                    .declare_function(&format!("bpf_fn_{}", f.entry), Linkage::Preemptible, &sig)
-                    .map_err(|e| codegen(layout.slot(f.entry), &e))
-            })
-            .collect::<Result<_, _>>()?;
-        let may_stop = |entry: usize| {
-            functions
-                .position(entry)
-                .is_some_and(|p| functions.list[p].may_stop)
-        };
-        let constants = insns.iter().filter_map(|(_, insn)| match insn {
-            Insn::LdImm64 {
-                value: LdImm64::Imm(v),
-                ..
-            } => Some(*v),
-            _ => None,
-        });
-        let maps = MapTable::resolve(constants, opts.maps.unwrap_or(&|_| None));
-        // The key lives on the heap, where compiled code reads it, for as
-        // long as the program.
-        let blinding_key = opts.blind_constants.then(|| Box::new(random_key()));
-        let blinding = blinding_key.as_deref().map(|key| Blinding {
-            key: *key,
-            address: key as *const u64 as u64,
-        });
-        let facts = ProgramFacts {
-            layout: &layout,
-            helper_slot: &helper_slot,
-            maps: &maps,
-            helpers: &helpers,
-            blinding,
-            verified: opts.verified,
-            check_depth: functions.check_depth,
-            may_stop: &may_stop,
-            call_conv,
-            frontend: module.target_config(),
-        };
-        let mut ctx = module.make_context();
-        let mut fctx = FunctionBuilderContext::new();
-        let mut sizes = Vec::with_capacity(functions.list.len());
-        let mut map_call_sites = MapCallSites::default();
-        for (f, &id) in functions.list.iter().zip(&ids) {
-            let pc = layout.slot(f.entry);
-            ctx.func.signature = sig.clone();
-            ctx.func.name = UserFuncName::user(0, id.as_u32());
-            let mut callees = HashMap::new();
-            for &callee in &f.callees {
-                if let Some(p) = functions.position(callee) {
-                    callees.insert(callee, module.declare_func_in_func(ids[p], &mut ctx.func));
-                }
-            }
-            map_call_sites +=
-                translate(&mut ctx.func, &mut fctx, &facts, f, &callees).map_err(|e| {
-                    JitError::Codegen {
-                        pc: e.pc,
-                        message: format!("cannot translate {}", e.what),
-                    }
-                })?;
-            module.define_function(id, &mut ctx).map_err(|e| {
-                let message = match e {
-                    cranelift_module::ModuleError::Compilation(err) => {
-                        cranelift_codegen::print_errors::pretty_error(&ctx.func, err)
-                    }
-                    other => other.to_string(),
-                };
-                JitError::Codegen { pc, message }
-            })?;
-            sizes.push(
-                ctx.compiled_code()
-                    .map_or(0, |c| c.code_info().total_size as usize),
-            );
-            module.clear_context(&mut ctx);
-        }
+        let mut sizes = Vec::with_capacity(prepared.functions.list.len());
+        let defined = prepared.define(module, |_, compiled| {
+            sizes.push(compiled.code_info().total_size as usize);
+        })?;
         module
             .finalize_definitions()
             .map_err(|e| JitError::Memory(e.to_string()))?;
+        let Prepared {
+            program,
+            layout,
+            functions,
+            helpers,
+            maps,
+            blinding_key,
+            ..
+        } = prepared;
         let native: Box<[(usize, usize, usize)]> = functions
             .list
             .iter()
-            .zip(&ids)
+            .zip(&defined.ids)
             .zip(&sizes)
             .map(|((f, &id), &size)| (f.entry, module.get_finalized_function(id) as usize, size))
             .collect();
@@ -335,7 +244,7 @@ impl JitProgram {
             code,
             maps: maps.into_keepalives(),
             blinding_key,
-            map_call_sites,
+            map_call_sites: defined.map_call_sites,
             compile_time: started.elapsed(),
             functions: native,
         })
@@ -463,31 +372,201 @@ impl JitProgram {
     }
 }
 
-/// The host's ISA with the flags the JIT needs: optimised code, absolute
-/// addressing (cranelift-jit does not support PIC), and the IR verifier in
-/// debug builds only (it roughly doubles compile time).
-fn host_isa() -> Result<OwnedTargetIsa, JitError> {
-    let host = |e: &dyn std::fmt::Display| JitError::Host(e.to_string());
+/// A program ready for code generation: everything translating its
+/// functions needs except the Cranelift module, so that the same
+/// translation can be defined in the JIT's module or, for another target,
+/// in an object file ([`crate::compile_for_target`]).
+pub(crate) struct Prepared<'a> {
+    /// The program as the interpreter prepares it (its validation is what
+    /// translation relies on).
+    pub program: Program,
+    pub layout: Layout<'a>,
+    pub functions: Functions,
+    /// One slot per distinct helper, as the interpreter has.
+    pub helpers: Vec<Helper>,
+    /// Table slot of each helper call instruction (by instruction index).
+    helper_slot: Vec<u32>,
+    pub maps: MapTable,
+    /// The constant-blinding key compiled code reads, if blinded.
+    pub blinding_key: Option<Box<u64>>,
+    verified: bool,
+}
+
+/// What [`Prepared::define`] defined.
+pub(crate) struct Defined {
+    /// Each function's id in the module, in `Functions::list` order.
+    pub ids: Vec<FuncId>,
+    pub map_call_sites: MapCallSites,
+}
+
+impl<'a> Prepared<'a> {
+    /// Validates the program ([`Program::new`]), finds its functions and
+    /// helpers, asks `opts.maps` about its constants and draws the
+    /// blinding key.
+    pub fn new(
+        insns: &'a [(usize, Insn)],
+        registry: Arc<HelperRegistry>,
+        opts: &JitOptions<'_>,
+    ) -> Result<Prepared<'a>, JitError> {
+        let program = Program::new(insns, registry.clone())?;
+        let layout = Layout::new(insns);
+        let functions = Functions::discover(&layout);
+        let mut helpers: Vec<Helper> = Vec::new();
+        let mut helper_slot = vec![0u32; insns.len()];
+        for (i, &(pc, insn)) in insns.iter().enumerate() {
+            if let Insn::Call(CallTarget::Helper(id)) = insn {
+                let helper = u32::try_from(id)
+                    .ok()
+                    .and_then(|id| registry.get(id))
+                    .ok_or(PrepareError::UnknownHelper { pc, id })?;
+                let slot = match helpers.iter().position(|h| h.id == helper.id) {
+                    Some(slot) => slot,
+                    None => {
+                        helpers.push(helper.clone());
+                        helpers.len() - 1
+                    }
+                };
+                helper_slot[i] = slot as u32;
+            }
+        }
+        let constants = insns.iter().filter_map(|(_, insn)| match insn {
+            Insn::LdImm64 {
+                value: LdImm64::Imm(v),
+                ..
+            } => Some(*v),
+            _ => None,
+        });
+        let maps = MapTable::resolve(constants, opts.maps.unwrap_or(&|_| None));
+        // The key lives on the heap, where compiled code reads it, for as
+        // long as the program.
+        let blinding_key = opts.blind_constants.then(|| Box::new(random_key()));
+        Ok(Prepared {
+            program,
+            layout,
+            functions,
+            helpers,
+            helper_slot,
+            maps,
+            blinding_key,
+            verified: opts.verified,
+        })
+    }
+
+    /// Translates every function and defines it in `module`, calling
+    /// `compiled` with each one's entry and machine code as it is
+    /// generated (the module does not keep it).
+    pub fn define<M: Module>(
+        &self,
+        module: &mut M,
+        mut compiled: impl FnMut(usize, &CompiledCode),
+    ) -> Result<Defined, JitError> {
+        let (layout, functions) = (&self.layout, &self.functions);
+        let call_conv = module.isa().default_call_conv();
+        let sig = bpf_signature(call_conv);
+        let codegen = |pc: usize, e: &dyn std::fmt::Display| JitError::Codegen {
+            pc,
+            message: e.to_string(),
+        };
+        let ids: Vec<FuncId> = functions
+            .list
+            .iter()
+            .map(|f| {
+                // Preemptible: calls between functions go through absolute
+                // addresses, never 32-bit displacements, which could not
+                // reach between code pages mapped far apart.
+                module
+                    .declare_function(&format!("bpf_fn_{}", f.entry), Linkage::Preemptible, &sig)
+                    .map_err(|e| codegen(layout.slot(f.entry), &e))
+            })
+            .collect::<Result<_, _>>()?;
+        let may_stop = |entry: usize| {
+            functions
+                .position(entry)
+                .is_some_and(|p| functions.list[p].may_stop)
+        };
+        let blinding = self.blinding_key.as_deref().map(|key| Blinding {
+            key: *key,
+            address: key as *const u64 as u64,
+        });
+        let facts = ProgramFacts {
+            layout,
+            helper_slot: &self.helper_slot,
+            maps: &self.maps,
+            helpers: &self.helpers,
+            blinding,
+            verified: self.verified,
+            check_depth: functions.check_depth,
+            may_stop: &may_stop,
+            call_conv,
+            frontend: module.target_config(),
+        };
+        let mut ctx = module.make_context();
+        let mut fctx = FunctionBuilderContext::new();
+        let mut map_call_sites = MapCallSites::default();
+        for (f, &id) in functions.list.iter().zip(&ids) {
+            let pc = layout.slot(f.entry);
+            ctx.func.signature = sig.clone();
+            ctx.func.name = UserFuncName::user(0, id.as_u32());
+            let mut callees = HashMap::new();
+            for &callee in &f.callees {
+                if let Some(p) = functions.position(callee) {
+                    callees.insert(callee, module.declare_func_in_func(ids[p], &mut ctx.func));
+                }
+            }
+            map_call_sites +=
+                translate(&mut ctx.func, &mut fctx, &facts, f, &callees).map_err(|e| {
+                    JitError::Codegen {
+                        pc: e.pc,
+                        message: format!("cannot translate {}", e.what),
+                    }
+                })?;
+            module.define_function(id, &mut ctx).map_err(|e| {
+                let message = match e {
+                    cranelift_module::ModuleError::Compilation(err) => {
+                        cranelift_codegen::print_errors::pretty_error(&ctx.func, err)
+                    }
+                    other => other.to_string(),
+                };
+                JitError::Codegen { pc, message }
+            })?;
+            // `define_function` compiled into `ctx`; checked, not assumed.
+            let code = ctx.compiled_code().ok_or_else(|| JitError::Codegen {
+                pc,
+                message: "the module kept no compiled code".into(),
+            })?;
+            compiled(f.entry, code);
+            module.clear_context(&mut ctx);
+        }
+        Ok(Defined {
+            ids,
+            map_call_sites,
+        })
+    }
+}
+
+/// The flags the JIT compiles with, for any target: optimised code,
+/// absolute addressing (cranelift-jit does not support PIC), and the IR
+/// verifier if `verify`.
+pub(crate) fn flags(verify: bool) -> Result<settings::Flags, settings::SetError> {
     let mut flags = settings::builder();
     for (name, value) in [
         ("opt_level", "speed"),
         ("use_colocated_libcalls", "false"),
         ("is_pic", "false"),
-        (
-            "enable_verifier",
-            if cfg!(debug_assertions) {
-                "true"
-            } else {
-                "false"
-            },
-        ),
+        ("enable_verifier", if verify { "true" } else { "false" }),
     ] {
-        flags.set(name, value).map_err(|e| host(&e))?;
+        flags.set(name, value)?;
     }
+    Ok(settings::Flags::new(flags))
+}
+
+/// The host's ISA with the JIT's [`flags`], the IR verifier in debug builds
+/// only (it roughly doubles compile time).
+fn host_isa() -> Result<OwnedTargetIsa, JitError> {
+    let host = |e: &dyn std::fmt::Display| JitError::Host(e.to_string());
+    let flags = flags(cfg!(debug_assertions)).map_err(|e| host(&e))?;
     let builder = cranelift_native::builder().map_err(|e| host(&e))?;
-    builder
-        .finish(settings::Flags::new(flags))
-        .map_err(|e| host(&e))
+    builder.finish(flags).map_err(|e| host(&e))
 }
 
 /// A key for constant blinding: random per program, from the standard
