@@ -351,6 +351,10 @@ impl Node {
 }
 
 const ROOT: usize = 0;
+/// A complete explored state is dropped once it failed to prune more than
+/// `EVICT * (hits + 1)` paths that then kept a state of their own (as
+/// Linux's `miss_cnt > hit_cnt * 3 + 3`).
+const EVICT: u32 = 3;
 
 /// Marks a map number as the inner map of the map of maps it names (what a
 /// lookup in a map of maps returns).
@@ -455,11 +459,12 @@ impl<'a> Verifier<'a> {
         for i in 0..n {
             match cfg.flow(i) {
                 Flow::Jump(t) => prune[t] = true,
+                // A conditional jump itself (a state kept there covers both
+                // of its sides) and its target, not its fall-through, as
+                // Linux: fewer states, kept where paths fork and meet.
                 Flow::Branch(t) => {
                     prune[t] = true;
-                    if i + 1 < n {
-                        prune[i + 1] = true;
-                    }
+                    prune[i] = true;
                 }
                 Flow::Call(_) if i + 1 < n => prune[i + 1] = true,
                 _ => {}
@@ -972,7 +977,6 @@ impl<'a> Verifier<'a> {
     fn visit(&mut self, w: &mut Work) -> Res<bool> {
         let i = w.insn;
         let live = self.live_masks(&w.state, i);
-        let mut in_loop = false;
         let from_callback = std::mem::take(&mut w.from_callback);
         if from_callback {
             // Back at a callback's callsite: the helper bounds how often it
@@ -1012,12 +1016,24 @@ impl<'a> Verifier<'a> {
                 widen(&self.explored[i][k].state, &mut w.state, &live, hull);
             }
         }
+        // Whether this path keeps its state here if nothing prunes it:
+        // always outside loops; inside one (an ancestor kept here is still
+        // being explored) only 20 jumps or 100 instructions after the last
+        // state kept, as Linux (different iterations rarely prune each
+        // other). Newest states first, as Linux's list: a miss counts
+        // against a state only when this path keeps one (otherwise a few
+        // iterations of a loop would evict the states other paths need).
+        let force = from_callback || self.is_callback_call(i);
+        let sparse =
+            !force && self.jmps - self.prev_jmps < 20 && self.processed - self.prev_insns < 100;
+        let mut add = true;
         let mut pruned = None;
-        for k in 0..self.explored[i].len() {
+        let mut k = self.explored[i].len();
+        while k > 0 {
+            k -= 1;
             let node = self.explored[i][k].node;
             if self.nodes[node].branches > 0 {
                 // Still being explored, so an ancestor of this path.
-                in_loop = true;
                 if state_covers(&self.explored[i][k].state, &w.state, &live, true) {
                     return Err(failure(
                         ErrorKind::InfiniteLoop,
@@ -1026,19 +1042,32 @@ impl<'a> Verifier<'a> {
                     )
                     .help("make the loop's exit condition depend on a counter that changes every iteration, and bound it with a constant"));
                 }
-                continue;
-            }
-            let masks = self.precise_masks(&live, node);
-            let s = &mut self.explored[i][k];
-            if state_covers(&s.state, &w.state, &masks, false) {
-                s.hits += 1;
-                if let Some(facts) = &mut self.facts {
-                    note_pruning(facts, &s.state, &w.state, &masks, i);
+                if sparse {
+                    add = false;
                 }
-                pruned = Some(node);
-                break;
+            } else {
+                let masks = self.precise_masks(&live, node);
+                let s = &mut self.explored[i][k];
+                if state_covers(&s.state, &w.state, &masks, false) {
+                    s.hits += 1;
+                    if let Some(facts) = &mut self.facts {
+                        note_pruning(facts, &s.state, &w.state, &masks, i);
+                    }
+                    pruned = Some(node);
+                    break;
+                }
             }
-            s.misses += 1;
+            let s = &mut self.explored[i][k];
+            if add {
+                s.misses += 1;
+            }
+            // Ancestors go too (only loop detection used them), except at a
+            // callback's callsite, whose widening needs them.
+            if s.misses > (s.hits + 1) * EVICT && !(force && self.nodes[node].branches > 0) {
+                let s = self.explored[i].remove(k);
+                self.cur_states -= 1;
+                self.cur_bytes -= s.state.bytes() + STORED_EXTRA;
+            }
         }
         if let Some(node) = pruned {
             // This path goes on as the explored one's paths did: the numbers
@@ -1050,24 +1079,7 @@ impl<'a> Verifier<'a> {
             self.mark_precise(&w.hist, w.node, m);
             return Ok(true);
         }
-        let nodes = &self.nodes;
-        let before = self.explored[i].len();
-        let mut freed = 0;
-        self.explored[i].retain(|s| {
-            let keep = nodes[s.node].branches > 0 || s.misses <= s.hits * 4 + 4;
-            if !keep {
-                freed += s.state.bytes() + STORED_EXTRA;
-            }
-            keep
-        });
-        self.cur_states -= before - self.explored[i].len();
-        self.cur_bytes -= freed;
-        if in_loop
-            && !from_callback
-            && !self.is_callback_call(i)
-            && self.jmps - self.prev_jmps < 20
-            && self.processed - self.prev_insns < 100
-        {
+        if !add {
             return Ok(false);
         }
         self.prev_jmps = self.jmps;
