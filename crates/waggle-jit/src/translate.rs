@@ -596,7 +596,7 @@ impl Translator<'_, '_> {
                     AluOp::Add => ins.iadd(a, b),
                     AluOp::Sub => ins.isub(a, b),
                     AluOp::Mul => alu::mul(&mut self.b, a, b),
-                    AluOp::Or => ins.bor(a, b),
+                    AluOp::Or => alu::or(&mut self.b, a, b, MEM),
                     AluOp::And => ins.band(a, b),
                     AluOp::Xor => ins.bxor(a, b),
                     // Cranelift masks shift amounts to the operand width, as

@@ -1017,3 +1017,44 @@ fn stack_slots_in_registers_agree_with_the_stack_in_memory() {
 fn opts_run() -> RunOptions {
     opts()
 }
+
+/// Two adjacent bytes put together with a shift and an or (one 16-bit load
+/// on the JIT) give the interpreter's value in both byte orders, both
+/// widths and both operand orders; a store to one of the bytes between the
+/// loads and the or keeps the byte as loaded.
+#[test]
+fn byte_pairs_read_as_one_load_agree() {
+    let reg = Arc::new(HelperRegistry::new());
+    let programs = [
+        // Big-endian, 32-bit: p[2] << 8 | p[3].
+        "ldxb %r2, [%r1+3]\nldxb %r0, [%r1+2]\nlsh32 %r0, 8\nor32 %r0, %r2\nexit",
+        // Little-endian, 64-bit, operands the other way round.
+        "ldxb %r0, [%r1+4]\nldxb %r2, [%r1+5]\nlsh %r2, 8\nor %r2, %r0\nmov %r0, %r2\nexit",
+        // The low byte changes in memory after it was read.
+        "ldxb %r2, [%r1+1]\nstb [%r1+1], 0x77\nldxb %r0, [%r1]\nlsh32 %r0, 8\nor32 %r0, %r2\nexit",
+        // Not adjacent: no pair.
+        "ldxb %r2, [%r1+3]\nldxb %r0, [%r1+1]\nlsh32 %r0, 8\nor32 %r0, %r2\nexit",
+        // The byte loads used again after the or.
+        "ldxb %r2, [%r1+7]\nldxb %r3, [%r1+6]\nmov %r0, %r3\nlsh %r0, 8\nor %r0, %r2\nadd %r0, %r3\nadd %r0, %r2\nexit",
+    ];
+    for src in programs {
+        let insns = assemble(src, Syntax::Ubpf).unwrap();
+        for fill in [
+            [0x12u8, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0],
+            [0xff; 8],
+            [0; 8],
+        ] {
+            let mut mem = fill;
+            both_engines(&insns, &mut mem, &reg).unwrap();
+        }
+    }
+    // And the values themselves, for the two pairs.
+    let mut mem = [0x12u8, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0];
+    let be = assemble(programs[0], Syntax::Ubpf).unwrap();
+    assert_eq!(both_engines(&be, &mut mem, &reg).unwrap().r0, 0x5678);
+    let le = assemble(programs[1], Syntax::Ubpf).unwrap();
+    assert_eq!(both_engines(&le, &mut mem, &reg).unwrap().r0, 0xbc9a);
+    let mut mem = [0x12u8, 0x34, 0, 0, 0, 0, 0, 0];
+    let stored = assemble(programs[2], Syntax::Ubpf).unwrap();
+    assert_eq!(both_engines(&stored, &mut mem, &reg).unwrap().r0, 0x1234);
+}
