@@ -20,6 +20,7 @@
 //! same uses).
 
 use crate::state::{Mark, State, Val, MAX_FRAMES};
+use std::collections::HashMap;
 use waggle_analysis::cfg::Cfg;
 use waggle_isa::{AluOp, AtomicOp, CallTarget, Insn, Reg, Source};
 
@@ -29,8 +30,9 @@ pub type Masks = [(u16, u64); MAX_FRAMES];
 
 pub const NONE: Masks = [(0, 0); MAX_FRAMES];
 
-/// One instruction of a path, as backtracking needs it.
-#[derive(Clone, Debug)]
+/// One instruction of a path, as backtracking needs it (plain data: paths
+/// copy their histories when they fork).
+#[derive(Clone, Copy, Debug)]
 pub struct Hist {
     pub insn: u32,
     /// Depth of the frame it ran in.
@@ -38,7 +40,7 @@ pub struct Hist {
     pub kind: HistKind,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 pub enum HistKind {
     Plain,
     /// A load, store or atomic on a stack at a constant offset: the frame
@@ -50,10 +52,35 @@ pub enum HistKind {
     /// A load, store or atomic on a stack at a variable offset.
     StackVar,
     /// A comparison: the places it refines together (its register operands
-    /// and every copy of them, in any frame).
-    Compare(Box<Masks>),
+    /// and every copy of them), all in one frame.
+    Compare {
+        frame: u8,
+        regs: u16,
+        slots: u64,
+    },
+    /// A comparison refining places in several frames: their masks, by
+    /// index in [`Groups`].
+    CompareWide(u32),
     /// A callback entered or left: backtracking does not follow it.
     Opaque,
+}
+
+/// The place groups of comparisons spanning several frames, each stored
+/// once.
+#[derive(Default)]
+pub struct Groups {
+    list: Vec<Masks>,
+    index: HashMap<Masks, u32>,
+}
+
+impl Groups {
+    fn intern(&mut self, m: Masks) -> u32 {
+        let next = self.list.len() as u32;
+        *self.index.entry(m).or_insert_with(|| {
+            self.list.push(m);
+            next
+        })
+    }
 }
 
 fn bit(r: Reg) -> u16 {
@@ -75,7 +102,7 @@ pub fn slots_of(lo: i64, size: u64) -> Option<u64> {
 }
 
 /// The history entry of instruction `i` about to run in `st`.
-pub fn entry(cfg: &Cfg, i: usize, st: &State) -> Hist {
+pub fn entry(cfg: &Cfg, groups: &mut Groups, i: usize, st: &State) -> Hist {
     let frame = (st.frames.len() - 1) as u8;
     let regs = &st.cur().regs;
     let stack = |base: Reg, off: i16, size: u64| match regs[base.index()] {
@@ -128,7 +155,16 @@ pub fn entry(cfg: &Cfg, i: usize, st: &State) -> Hist {
                     }
                 }
             }
-            HistKind::Compare(Box::new(m))
+            let mut frames = m.iter().enumerate().filter(|(_, &(r, s))| r != 0 || s != 0);
+            match (frames.next(), frames.next()) {
+                (None, _) => HistKind::Plain,
+                (Some((k, &(regs, slots))), None) => HistKind::Compare {
+                    frame: k as u8,
+                    regs,
+                    slots,
+                },
+                _ => HistKind::CompareWide(groups.intern(m)),
+            }
         }
         Insn::Call(CallTarget::Helper(id)) if crate::helpers::takes_callback(id as u32) => {
             HistKind::Opaque
@@ -174,7 +210,7 @@ fn any(m: &Masks) -> bool {
 /// through `hist`, leaving in `m` the places they depend on before its first
 /// instruction. `false` when it cannot (a callback boundary, a variable
 /// stack offset): the caller then makes everything precise.
-pub fn backtrack(cfg: &Cfg, hist: &[Hist], m: &mut Masks) -> bool {
+pub fn backtrack(cfg: &Cfg, groups: &Groups, hist: &[Hist], m: &mut Masks) -> bool {
     for h in hist.iter().rev() {
         if !any(m) {
             return true;
@@ -196,8 +232,16 @@ pub fn backtrack(cfg: &Cfg, hist: &[Hist], m: &mut Masks) -> bool {
                 }
             }
             Insn::Neg { .. } | Insn::Endian { .. } | Insn::Ja { .. } | Insn::JaLong { .. } => {}
-            Insn::Jump { .. } => {
-                if let HistKind::Compare(group) = &h.kind {
+            Insn::Jump { .. } => match h.kind {
+                HistKind::Compare { frame, regs, slots } => {
+                    let a = &mut m[frame as usize];
+                    if a.0 & regs != 0 || a.1 & slots != 0 {
+                        a.0 |= regs;
+                        a.1 |= slots;
+                    }
+                }
+                HistKind::CompareWide(g) => {
+                    let group = &groups.list[g as usize];
                     if m.iter()
                         .zip(group.iter())
                         .any(|(a, b)| a.0 & b.0 != 0 || a.1 & b.1 != 0)
@@ -208,7 +252,8 @@ pub fn backtrack(cfg: &Cfg, hist: &[Hist], m: &mut Masks) -> bool {
                         }
                     }
                 }
-            }
+                _ => {}
+            },
             Insn::Load { dst, .. } => {
                 if m[d].0 & bit(dst) != 0 {
                     m[d].0 &= !bit(dst);

@@ -335,7 +335,10 @@ impl Scalar {
     /// Makes the tnum and the four intervals agree; returns `false` if they
     /// admit no value.
     pub fn sync(&mut self) -> bool {
-        for _ in 0..2 {
+        for round in 0..2 {
+            // A second round only when the first changed something: from a
+            // state it leaves unchanged, it would change nothing either.
+            let before = *self;
             // Bits to intervals.
             self.b64.meet(&Bounds::from_tnum(self.var, 64));
             self.b32.meet(&Bounds::from_tnum(self.var.subreg(), 32));
@@ -390,6 +393,9 @@ impl Scalar {
                 return false;
             };
             self.var = v.with_subreg(sub);
+            if round == 0 && *self == before {
+                return true;
+            }
         }
         self.b64.meet(&Bounds::from_tnum(self.var, 64));
         self.b32.meet(&Bounds::from_tnum(self.var.subreg(), 32));

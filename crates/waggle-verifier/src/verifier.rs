@@ -415,6 +415,8 @@ struct Verifier<'a> {
     /// Places whose numbers the instruction being run needs (see
     /// `crate::precision`), marked once it ran.
     pending: Option<Masks>,
+    /// Comparisons' place groups spanning several frames.
+    groups: precision::Groups,
     prune: Vec<bool>,
     explored: Vec<Vec<Stored>>,
     nodes: Vec<Node>,
@@ -485,6 +487,7 @@ impl<'a> Verifier<'a> {
             live,
             live_slots,
             pending: None,
+            groups: precision::Groups::default(),
             prune,
             explored: (0..n).map(|_| Vec::new()).collect(),
             nodes: vec![Node::new(ROOT)],
@@ -767,7 +770,7 @@ impl<'a> Verifier<'a> {
                 record_facts(facts, i, &self.cfg.insns[i], &w.state);
             }
             self.pc = self.cfg.pcs[i];
-            let entry = precision::entry(&self.cfg, i, &w.state);
+            let entry = precision::entry(&self.cfg, &mut self.groups, i, &w.state);
             let step = match self.step(&mut w) {
                 Ok(s) => s,
                 Err(f) => return Err(self.locate(f, i, &w.path)),
@@ -887,28 +890,23 @@ impl<'a> Verifier<'a> {
         masks
     }
 
-    /// `live` with the precision of the explored state of `node`: only the
-    /// places some path from it marked precise are compared as numbers.
-    fn precise_masks(&self, live: &[FrameLive], node: usize) -> Vec<FrameLive> {
-        let precise = &self.nodes[node].precise;
-        live.iter()
-            .enumerate()
-            .map(|(k, m)| {
-                let (r, s) = precise.get(k).copied().unwrap_or((u16::MAX, u64::MAX));
-                FrameLive {
-                    precise_regs: r,
-                    precise_slots: s,
-                    ..*m
-                }
-            })
-            .collect()
+    /// Sets `masks` (the live masks of a visit) to the precision of the
+    /// explored state of `node`: only the places some path from it marked
+    /// precise are compared as numbers.
+    fn precise_masks(nodes: &[Node], masks: &mut [FrameLive], node: usize) {
+        let precise = &nodes[node].precise;
+        for (k, m) in masks.iter_mut().enumerate() {
+            let (r, s) = precise.get(k).copied().unwrap_or((u16::MAX, u64::MAX));
+            m.precise_regs = r;
+            m.precise_slots = s;
+        }
     }
 
     /// Marks precise, in the explored states the current path went through,
     /// the places the places `m` (before the current instruction) depend
     /// on. `hist`: the instructions since `node`'s state.
     fn mark_precise(&mut self, hist: &[Hist], mut node: usize, mut m: Masks) {
-        if !precision::backtrack(&self.cfg, hist, &mut m) {
+        if !precision::backtrack(&self.cfg, &self.groups, hist, &mut m) {
             return self.mark_all(node);
         }
         while node != ROOT {
@@ -930,7 +928,7 @@ impl<'a> Verifier<'a> {
             }
             let parent = n.parent;
             let hist = std::mem::take(&mut n.hist);
-            let ok = precision::backtrack(&self.cfg, &hist, &mut m);
+            let ok = precision::backtrack(&self.cfg, &self.groups, &hist, &mut m);
             self.nodes[node].hist = hist;
             if !ok {
                 return self.mark_all(parent);
@@ -1028,6 +1026,7 @@ impl<'a> Verifier<'a> {
             !force && self.jmps - self.prev_jmps < 20 && self.processed - self.prev_insns < 100;
         let mut add = true;
         let mut pruned = None;
+        let mut masks = live.clone();
         let mut k = self.explored[i].len();
         while k > 0 {
             k -= 1;
@@ -1046,7 +1045,7 @@ impl<'a> Verifier<'a> {
                     add = false;
                 }
             } else {
-                let masks = self.precise_masks(&live, node);
+                Self::precise_masks(&self.nodes, &mut masks, node);
                 let s = &mut self.explored[i][k];
                 if state_covers(&s.state, &w.state, &masks, false) {
                     s.hits += 1;
@@ -1361,7 +1360,11 @@ impl<'a> Verifier<'a> {
                         self.need_reg(&state, r);
                     }
                 }
-                let (taken, fall) = (taken.map(|f| f(state.clone())), fall.map(|f| f(state)));
+                let (taken, fall) = match (taken, fall) {
+                    (Some(t), Some(f)) => (Some(t(state.clone())), Some(f(state))),
+                    (Some(t), None) => (Some(t(state)), None),
+                    (None, f) => (None, f.map(|f| f(state))),
+                };
                 Ok(Step::Branch {
                     target,
                     taken,
