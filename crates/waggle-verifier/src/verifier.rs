@@ -320,6 +320,37 @@ struct Stored {
     misses: u32,
 }
 
+/// Room for the instructions a path runs before its history next grows.
+const HIST_ROOM: usize = 32;
+
+/// A copy of a path's history for the other side of a fork.
+fn fork_hist(hist: &[Hist]) -> Vec<Hist> {
+    let mut h = Vec::with_capacity(hist.len() + HIST_ROOM);
+    h.extend_from_slice(hist);
+    h
+}
+
+/// The live masks of each frame of a state, by depth (see
+/// [`Verifier::live_masks`]).
+#[derive(Clone, Copy)]
+struct LiveMasks {
+    frames: [FrameLive; MAX_FRAMES],
+    len: usize,
+}
+
+impl std::ops::Deref for LiveMasks {
+    type Target = [FrameLive];
+    fn deref(&self) -> &[FrameLive] {
+        &self.frames[..self.len]
+    }
+}
+
+impl std::ops::DerefMut for LiveMasks {
+    fn deref_mut(&mut self) -> &mut [FrameLive] {
+        &mut self.frames[..self.len]
+    }
+}
+
 /// Completion bookkeeping of an explored state: how many paths below it are
 /// still being explored. Only complete states (no paths left) may prune: an
 /// incomplete one is an ancestor of the current path, and matching it means
@@ -808,7 +839,7 @@ impl<'a> Verifier<'a> {
                         node: w.node,
                         path: w.path.clone(),
                         from_callback: false,
-                        hist: w.hist.clone(),
+                        hist: fork_hist(&w.hist),
                     });
                     w.state = callee;
                     w.path = extend(&w.path, self.pc, PathEvent::Call);
@@ -837,7 +868,7 @@ impl<'a> Verifier<'a> {
                                 node: w.node,
                                 path: extend(&w.path, self.pc, PathEvent::Taken),
                                 from_callback: false,
-                                hist: w.hist.clone(),
+                                hist: fork_hist(&w.hist),
                             });
                             w.state = f;
                             w.path = extend(&w.path, self.pc, PathEvent::NotTaken);
@@ -863,29 +894,28 @@ impl<'a> Verifier<'a> {
 
     /// Live register and stack masks of each frame of `st` at instruction
     /// `i`, every place precise (see [`Self::precise_masks`]).
-    fn live_masks(&self, st: &State, i: usize) -> Vec<FrameLive> {
-        let mut masks = Vec::with_capacity(st.frames.len());
-        for k in 0..st.frames.len() {
-            if k + 1 == st.frames.len() {
-                masks.push(FrameLive {
+    fn live_masks(&self, st: &State, i: usize) -> LiveMasks {
+        let mut masks = LiveMasks {
+            frames: [FrameLive::regs_only(0); MAX_FRAMES],
+            len: st.frames.len(),
+        };
+        for (k, m) in masks.frames.iter_mut().enumerate().take(st.frames.len()) {
+            *m = if k + 1 == st.frames.len() {
+                FrameLive {
                     regs: self.live[i],
                     slots: self.live_slots[i],
                     precise_regs: u16::MAX,
                     precise_slots: u64::MAX,
-                });
+                }
             } else if st.frames[k + 1].callback {
                 // A callback returns to its callsite, which reads the
                 // caller's registers again.
-                masks.push(FrameLive::regs_only(
-                    self.live[st.frames[k + 1].callsite as usize],
-                ));
+                FrameLive::regs_only(self.live[st.frames[k + 1].callsite as usize])
             } else {
                 let ret = st.frames[k + 1].callsite as usize + 1;
                 // The caller's r6-r9 survive the call; r0-r5 do not.
-                masks.push(FrameLive::regs_only(
-                    self.live.get(ret).copied().unwrap_or(0x3c0) & 0x3c0,
-                ));
-            }
+                FrameLive::regs_only(self.live.get(ret).copied().unwrap_or(0x3c0) & 0x3c0)
+            };
         }
         masks
     }
@@ -1026,7 +1056,7 @@ impl<'a> Verifier<'a> {
             !force && self.jmps - self.prev_jmps < 20 && self.processed - self.prev_insns < 100;
         let mut add = true;
         let mut pruned = None;
-        let mut masks = live.clone();
+        let mut masks = live;
         let mut k = self.explored[i].len();
         while k > 0 {
             k -= 1;
@@ -1084,7 +1114,7 @@ impl<'a> Verifier<'a> {
         self.prev_jmps = self.jmps;
         self.prev_insns = self.processed;
         let mut node = Node::new(w.node);
-        node.hist = std::mem::take(&mut w.hist);
+        node.hist = std::mem::replace(&mut w.hist, Vec::with_capacity(HIST_ROOM));
         node.scalars = precision::scalars(&w.state);
         node.precise = vec![(0, 0); w.state.frames.len()];
         self.nodes.push(node);
