@@ -995,7 +995,7 @@ fn stack_slots_in_registers_agree_with_the_stack_in_memory() {
                 .run_checked(Input::memory(&mut mem), &opts_run())
                 .unwrap()
                 .r0;
-            let region = waggle_vm::Region::of_slice(&mut mem, true);
+            let region = waggle_vm::Region::of_slice(&mem, true);
             // SAFETY: the program reads its 8 input bytes and its stack.
             let got = unsafe {
                 jit.run_verified(

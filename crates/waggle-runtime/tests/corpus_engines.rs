@@ -74,8 +74,11 @@ fn frames() -> Vec<Vec<u8>> {
     ]
 }
 
+/// A map's entries: (key, value) pairs.
+type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// Every map's entries, by map name, in key order.
-fn map_contents(obj: &LoadedObject) -> Vec<(String, Vec<(Vec<u8>, Vec<u8>)>)> {
+fn map_contents(obj: &LoadedObject) -> Vec<(String, Entries)> {
     obj.maps()
         .map(|(name, map)| {
             let mut entries = Vec::new();
