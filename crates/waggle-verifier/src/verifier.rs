@@ -1534,9 +1534,10 @@ impl<'a> Verifier<'a> {
             return Ok(());
         }
         let a = self.read(st, dst)?;
+        let both = [dst, if let Source::Reg(r) = src { r } else { dst }];
         let src_reg = match src {
-            Source::Reg(r) => vec![dst, r],
-            Source::Imm(_) => vec![dst],
+            Source::Reg(_) => &both[..],
+            Source::Imm(_) => &both[..1],
         };
         // A number added to a pointer becomes its offset, checked at every
         // access.
@@ -1550,21 +1551,19 @@ impl<'a> Verifier<'a> {
                 Val::scalar(x.alu(op, &y, width))
             }
             (Val::Ptr(p), Val::Scalar { val: s, .. }) => match (width, op) {
-                (Width::W64, AluOp::Add) => self.ptr_add(st, p, s, false, &src_reg)?,
-                (Width::W64, AluOp::Sub) => self.ptr_add(st, p, s, true, &src_reg)?,
+                (Width::W64, AluOp::Add) => self.ptr_add(st, p, s, false, src_reg)?,
+                (Width::W64, AluOp::Sub) => self.ptr_add(st, p, s, true, src_reg)?,
                 (Width::W32, AluOp::Sub) => Val::scalar(Scalar::unsigned_bytes(4)),
-                _ => return Err(self.bad_ptr_op(st, op, width, &src_reg, "on a pointer")),
+                _ => return Err(self.bad_ptr_op(st, op, width, src_reg, "on a pointer")),
             },
             (Val::Scalar { val: s, .. }, Val::Ptr(p)) => match (width, op) {
-                (Width::W64, AluOp::Add) => self.ptr_add(st, p, s, false, &src_reg)?,
+                (Width::W64, AluOp::Add) => self.ptr_add(st, p, s, false, src_reg)?,
                 (Width::W32, AluOp::Sub) => Val::scalar(Scalar::unsigned_bytes(4)),
-                _ => {
-                    return Err(self.bad_ptr_op(st, op, width, &src_reg, "with a pointer operand"))
-                }
+                _ => return Err(self.bad_ptr_op(st, op, width, src_reg, "with a pointer operand")),
             },
             (Val::Ptr(p), Val::Ptr(q)) => {
                 if op != AluOp::Sub {
-                    return Err(self.bad_ptr_op(st, op, width, &src_reg, "on two pointers"));
+                    return Err(self.bad_ptr_op(st, op, width, src_reg, "on two pointers"));
                 }
                 if !same_region(&p, &q) {
                     return Err(self.with_regs(
@@ -1574,7 +1573,7 @@ impl<'a> Verifier<'a> {
                             "the difference of two pointers is defined only within one region (packet data and data_end, one stack frame, one map)",
                         ),
                         st,
-                        &src_reg,
+                        src_reg,
                     ));
                 }
                 Val::scalar(if width == Width::W64 {
