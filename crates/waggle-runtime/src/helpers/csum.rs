@@ -46,9 +46,13 @@ pub(crate) fn csum_partial(data: &[u8], sum: u32) -> u32 {
     for w in words {
         total += u64::from(u32::from_le_bytes([w[0], w[1], w[2], w[3]]));
     }
-    let mut last = [0u8; 4];
-    last[..tail.len()].copy_from_slice(tail);
-    total += u64::from(u32::from_le_bytes(last));
+    // The odd tail, zero-padded to a word (assembled in a register: a copy
+    // of 0 to 3 bytes into a buffer costs a call on every block).
+    let last = tail
+        .iter()
+        .enumerate()
+        .fold(0u32, |w, (i, &b)| w | u32::from(b) << (8 * i));
+    total += u64::from(last);
     // Two folds bring any 64-bit total below 2^32 (the first gives at most
     // 2 * (2^32 - 1), the second adds at most 1 to a number below 2^32 - 1).
     let total = (total & 0xffff_ffff) + (total >> 32);
