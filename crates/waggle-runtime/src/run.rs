@@ -91,6 +91,11 @@ pub struct RunConfig {
     /// last run's, [`RunResult::duration`] the mean per run, and the trace
     /// holds every run's lines. 0 counts as 1.
     pub repeat: u32,
+    /// Seeds `bpf_get_prandom_u32`'s generator (one per thread) before the
+    /// runs, so that a program that draws random numbers gives the same
+    /// results on every engine and every time: for tests. `None`: the
+    /// thread's generator goes on where it was.
+    pub prandom_seed: Option<u64>,
 }
 
 impl Default for RunConfig {
@@ -101,6 +106,7 @@ impl Default for RunConfig {
             ifindex: 1,
             rx_queue: 0,
             repeat: 1,
+            prandom_seed: None,
         }
     }
 }
@@ -423,6 +429,9 @@ impl LoadedObject {
         let opts = RunOptions { budget: cfg.budget };
         let targets = |target: &Arc<Program>| self.tail_call_target(target);
         let repeat = cfg.repeat.max(1);
+        if let Some(seed) = cfg.prandom_seed {
+            crate::helpers::seed_prandom(seed);
+        }
         let start = Instant::now();
         let out = match (engine, jit) {
             // The JIT runs the repeats itself, on one run context and stack

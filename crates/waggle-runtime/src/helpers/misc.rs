@@ -22,6 +22,12 @@ fn thread_id() -> u64 {
     (unsafe { libc::gettid() }) as u32 as u64
 }
 
+/// Restarts the calling thread's generator from `seed`.
+pub(crate) fn seed_prandom(seed: u64) {
+    // xorshift's state must not be 0 (0 also means "not seeded yet").
+    PRANDOM.with(|state| state.set(seed | 1));
+}
+
 /// `bpf_get_prandom_u32()`.
 pub(crate) extern "C" fn get_prandom_u32(_: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
     PRANDOM.with(|state| {

@@ -44,6 +44,8 @@ use waggle_maps::{ArrayOfMaps, HashOfMaps, Map};
 use waggle_vm::helpers::{BadPointer, NativeHelper};
 use waggle_vm::{HelperContext, HelperRegistry, HelperResult, Interrupt, Region};
 
+pub(crate) use misc::seed_prandom;
+
 /// Every helper Waggle provides.
 pub(crate) fn registry() -> HelperRegistry {
     type H = fn(&mut HelperContext<'_>, [u64; 5]) -> HelperResult;
