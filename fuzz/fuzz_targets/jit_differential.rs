@@ -63,19 +63,22 @@ fuzz_target!(|data: &[u8]| {
     if b.engine != Engine::Jit {
         return; // tail calls fall back to the interpreter
     }
+    let (maps_a, maps_b) = (map_contents(&interp), map_contents(&jit));
     let same = a.retval == b.retval
         && a.packet == b.packet
         && a.trace == b.trace
         && a.redirect == b.redirect
-        && map_contents(&interp) == map_contents(&jit);
+        && maps_a == maps_b;
     assert!(
         same,
-        "interpreter and JIT differ on a {} program: retval {:#x} vs {:#x}, packet {:?} vs {:?}\n{}",
+        "interpreter and JIT differ on a {} program: retval {:#x} vs {:#x}, packet {:?} vs {:?}, maps {:?} vs {:?}\n{}",
         case.prog_type.name(),
         a.retval,
         b.retval,
         a.packet,
         b.packet,
+        maps_a,
+        maps_b,
         disassembly(&case.slots)
     );
 });
