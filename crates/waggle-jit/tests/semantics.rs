@@ -983,39 +983,28 @@ fn stack_slots_in_registers_agree_with_the_stack_in_memory() {
     ] {
         let insns =
             decode_program(&encode_program(&assemble(&src, Syntax::Ubpf).unwrap())).unwrap();
-        let opts = JitOptions {
+        let jit_opts = JitOptions {
             verified: true,
             ..JitOptions::default()
         };
-        let jit = JitProgram::compile(&insns, reg.clone(), &opts).unwrap();
+        let jit = JitProgram::compile(&insns, reg.clone(), &jit_opts).unwrap();
         let (interp, _) = program(&src, &reg);
         for input in [0x8877_6655_4433_2211u64, 0, u64::MAX, 0x80] {
             let mut mem = input.to_le_bytes();
             let want = interp
-                .run_checked(Input::memory(&mut mem), &opts_run())
+                .run_checked(Input::memory(&mut mem), &opts())
                 .unwrap()
                 .r0;
             let region = waggle_vm::Region::of_slice(&mem, true);
             // SAFETY: the program reads its 8 input bytes and its stack.
             let got = unsafe {
-                jit.run_verified(
-                    1,
-                    [region.start, 8, 0, 0, 0],
-                    &|| None,
-                    None,
-                    &opts_run(),
-                    None,
-                )
+                jit.run_verified(1, [region.start, 8, 0, 0, 0], &|| None, None, &opts(), None)
             }
             .unwrap()
             .r0;
             assert_eq!(got, want, "input {input:#x}\n{src}");
         }
     }
-}
-
-fn opts_run() -> RunOptions {
-    opts()
 }
 
 /// Two adjacent bytes put together with a shift and an or (one 16-bit load

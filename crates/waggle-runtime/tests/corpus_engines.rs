@@ -12,8 +12,7 @@
 #[path = "../../waggle-verifier/tests/common/mod.rs"]
 mod common;
 
-use common::{parse, Expect};
-use std::path::{Path, PathBuf};
+use common::{files, parse, Expect};
 use waggle_object::{Object, ProgramType};
 use waggle_runtime::{Engine, LoadOptions, LoadedObject, RunConfig, RunResult};
 use waggle_verifier::verify;
@@ -140,18 +139,6 @@ fn run_all(object: &Object, engine: Engine) -> Result<Vec<String>, String> {
     }
     seen.push(format!("{:?}", map_contents(&obj)));
     Ok(seen)
-}
-
-/// The corpus files, sorted by name.
-fn files() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../waggle-verifier/tests/corpus");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("corpus directory")
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "s"))
-        .collect();
-    files.sort();
-    files
 }
 
 /// Programs whose results are host addresses turned into numbers, which

@@ -157,7 +157,9 @@ pub fn parse(path: &Path) -> Result<Case, String> {
 
 /// The corpus files, sorted by name.
 pub fn files() -> Vec<std::path::PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
+    // Through the crates directory, so that other crates' tests that
+    // include this module find the same corpus.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../waggle-verifier/tests/corpus");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .expect("corpus directory")
         .map(|e| e.unwrap().path())
