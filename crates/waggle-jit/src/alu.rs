@@ -75,6 +75,21 @@ pub(crate) fn div(
             (0, _, true) => a,
             (-1, true, false) => b.ins().ineg(a),
             (-1, true, true) => iconst(b, ty, 0),
+            (c, false, _) if ty == I32 => match magic_u32(c as u32) {
+                Some((m, k)) => {
+                    let x = b.ins().uextend(I64, a);
+                    let p = b.ins().imul_imm_u(x, i64::from(m));
+                    let q = b.ins().ushr_imm_u(p, i64::from(k));
+                    let q = b.ins().ireduce(I32, q);
+                    if rem {
+                        let qd = b.ins().imul_imm_u(q, c);
+                        b.ins().isub(a, qd)
+                    } else {
+                        q
+                    }
+                }
+                None => op(b, a, divisor),
+            },
             _ => op(b, a, divisor),
         };
     }
@@ -101,6 +116,28 @@ pub(crate) fn div(
     };
     let on_zero = if rem { a } else { zero };
     b.ins().select(is_zero, on_zero, r)
+}
+
+/// A multiplier `m < 2^32` and shift `k` with `(x * m) >> k == x / d` for
+/// every 32-bit `x`, if `d` has one and is not a power of two.
+///
+/// With both factors under 2^32 the product fits a 64-bit register, so the
+/// quotient is one ordinary multiply and shift. Cranelift's own lowering of
+/// a 32-bit division by a constant takes the high half of a multiply, which
+/// x86-64 only has with `rdx` fixed as an operand; that fixed register makes
+/// the register allocator shuffle the values a loop carries around it.
+/// `m = ceil(2^k / d)` is exact for every `x < 2^32` when its rounding error
+/// `m * d - 2^k` is at most `2^(k - 32)` (Granlund and Montgomery).
+fn magic_u32(d: u32) -> Option<(u32, u32)> {
+    if d < 2 || d.is_power_of_two() {
+        return None;
+    }
+    (32..64u32).find_map(|k| {
+        let pow = 1u128 << k;
+        let m = pow.div_ceil(u128::from(d));
+        let err = m * u128::from(d) - pow;
+        (m <= u128::from(u32::MAX) && err <= 1u128 << (k - 32)).then_some((m as u32, k))
+    })
 }
 
 /// `BPF_END`: keep the low `bits` of `v`, byte-swapped when the conversion
@@ -316,4 +353,75 @@ fn unwrap_widths(b: &FunctionBuilder<'_>, mut v: Value) -> Value {
         }
     }
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::magic_u32;
+
+    /// The multiplier must give the exact quotient for every 32-bit
+    /// dividend: checked on the values where rounding errors show (around
+    /// multiples of the divisor, and the top of the range) and on a spread
+    /// of others, for small, odd, even, large and clang-typical divisors.
+    #[test]
+    fn magic_division_is_exact() {
+        let mut divisors: Vec<u32> = (3..2000u32).filter(|d| !d.is_power_of_two()).collect();
+        divisors.extend([
+            7,
+            10,
+            100,
+            1000,
+            65521,
+            65535,
+            0xfff1,
+            1_000_000_007,
+            0x7fff_ffff,
+            0x8000_0001,
+            0xffff_fffe,
+            u32::MAX,
+        ]);
+        let mut with_magic = 0;
+        for d in divisors {
+            let Some((m, k)) = magic_u32(d) else { continue };
+            with_magic += 1;
+            let check = |x: u32| {
+                let q = ((u64::from(x) * u64::from(m)) >> k) as u32;
+                assert_eq!(q, x / d, "{x} / {d} with m={m:#x} k={k}");
+            };
+            let mut x = 0x9e37_79b9u32;
+            for _ in 0..2000 {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                check(x);
+            }
+            for q in [
+                1u64,
+                2,
+                3,
+                u64::from(u32::MAX / d) - 1,
+                u64::from(u32::MAX / d),
+            ] {
+                let base = q * u64::from(d);
+                for x in [
+                    base.saturating_sub(1),
+                    base,
+                    base + 1,
+                    base + u64::from(d) - 1,
+                ] {
+                    if let Ok(x) = u32::try_from(x) {
+                        check(x);
+                    }
+                }
+            }
+            for x in [0, 1, u32::MAX, u32::MAX - 1, d - 1, d, d + 1] {
+                check(x);
+            }
+        }
+        // Most divisors have such a multiplier; the rest keep Cranelift's
+        // lowering.
+        assert!(with_magic > 1000, "{with_magic}");
+        assert_eq!(magic_u32(0xfff1), Some((0x8007_8071, 47)));
+        assert_eq!(magic_u32(8), None);
+    }
 }
