@@ -414,7 +414,7 @@ mod tests {
                     }
                 }
             }
-            for x in [0, 1, u32::MAX, u32::MAX - 1, d - 1, d, d + 1] {
+            for x in [0, 1, u32::MAX, u32::MAX - 1, d - 1, d, d.wrapping_add(1)] {
                 check(x);
             }
         }

@@ -23,6 +23,8 @@
 //! - `maps.rs`: map helper calls compiled without the helper (array lookups
 //!   inlined, other map operations called directly) on maps the caller
 //!   describes with [`MapAccess`].
+//! - `optimize.rs`: Cranelift's optimiser, run by the JIT, and the
+//!   corrections the JIT makes to its output before code generation.
 //! - `program.rs`: [`JitProgram`], module set-up and code memory.
 //! - `target.rs`: [`compile_for_target`], the same translation compiled for
 //!   another architecture into an object file, to check and inspect it.
@@ -54,6 +56,7 @@ mod frames;
 mod functions;
 mod helpers;
 mod maps;
+mod optimize;
 mod program;
 mod target;
 mod translate;

@@ -520,6 +520,10 @@ impl<'a> Prepared<'a> {
                         message: format!("cannot translate {}", e.what),
                     }
                 })?;
+            crate::optimize::optimize(&mut ctx, module.isa()).map_err(|err| JitError::Codegen {
+                pc,
+                message: cranelift_codegen::print_errors::pretty_error(&ctx.func, err),
+            })?;
             module.define_function(id, &mut ctx).map_err(|e| {
                 let message = match e {
                     cranelift_module::ModuleError::Compilation(err) => {
@@ -544,13 +548,16 @@ impl<'a> Prepared<'a> {
     }
 }
 
-/// The flags the JIT compiles with, for any target: optimised code,
-/// absolute addressing (cranelift-jit does not support PIC), and the IR
-/// verifier if `verify`.
+/// The flags the JIT compiles with, for any target: absolute addressing
+/// (cranelift-jit does not support PIC), and the IR verifier if `verify`.
+/// `opt_level` is `none` because [`crate::optimize::optimize`] runs the
+/// optimiser itself before `define_function` lowers the function: at any
+/// other level, `define_function` would optimise again and undo its
+/// corrections.
 pub(crate) fn flags(verify: bool) -> Result<settings::Flags, settings::SetError> {
     let mut flags = settings::builder();
     for (name, value) in [
-        ("opt_level", "speed"),
+        ("opt_level", "none"),
         ("use_colocated_libcalls", "false"),
         ("is_pic", "false"),
         ("enable_verifier", if verify { "true" } else { "false" }),

@@ -1047,3 +1047,51 @@ fn byte_pairs_read_as_one_load_agree() {
     let stored = assemble(programs[2], Syntax::Ubpf).unwrap();
     assert_eq!(both_engines(&stored, &mut mem, &reg).unwrap().r0, 0x1234);
 }
+
+/// Counted loops (`i += 1; if i != N`) compare the new counter with `N`,
+/// not the old one with `N - 1` as Cranelift's optimiser rewrites it (which
+/// keeps both counters alive and costs a move and a jump per iteration);
+/// the results stay the interpreter's, for 64- and 32-bit counters, counting
+/// up or down, and for counters that wrap.
+#[test]
+fn counted_loops_compare_the_new_counter() {
+    let reg = Arc::new(HelperRegistry::new());
+    let contains = |jit: &JitProgram, v: u32| {
+        jit.native_code()
+            .any(|(_, code)| code.windows(4).any(|w| w == v.to_le_bytes()))
+    };
+    let cases = [
+        // sum of 0..0x1234 with a 64-bit counter
+        (
+            "mov %r0, 0\nmov %r4, 0\nadd %r0, %r4\nadd %r4, 1\njne %r4, 0x1234, -3\nexit",
+            0x1234,
+            0x1233,
+        ),
+        // the same with a 32-bit counter that starts high and wraps to 0x1234
+        (
+            "mov %r0, 0\nmov32 %r4, -16\nadd %r0, %r4\nadd32 %r4, 1\njne32 %r4, 0x1234, -3\nexit",
+            0x1234,
+            0x1233,
+        ),
+        // counting down
+        (
+            "mov %r0, 0\nmov %r4, 0x2345\nadd %r0, %r4\nadd %r4, -1\njne %r4, 0x1111, -3\nexit",
+            0x1111,
+            0x1112,
+        ),
+    ];
+    for (src, new_k, old_k) in cases {
+        let (interp, jit) = program(src, &reg);
+        let expected = interp
+            .run_checked(Input::memory(&mut []), &opts())
+            .unwrap()
+            .r0;
+        assert_eq!(
+            jit_run(&jit, Input::memory(&mut [])).unwrap().r0,
+            expected,
+            "{src}"
+        );
+        assert!(contains(&jit, new_k), "{new_k:#x} is not compared in {src}");
+        assert!(!contains(&jit, old_k), "{old_k:#x} is compared in {src}");
+    }
+}
