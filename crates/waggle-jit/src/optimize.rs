@@ -24,7 +24,80 @@ pub(crate) fn optimize(ctx: &mut Context, isa: &dyn TargetIsa) -> CodegenResult<
     ctx.func.dfg.resolve_all_aliases();
     ctx.egraph_pass(isa, &mut ControlPlane::default())?;
     restore_counter_compares(&mut ctx.func);
+    ctx.compute_loop_analysis();
+    move_unlikely_equalities_out_of_loops(ctx);
     Ok(())
+}
+
+/// Lays out the code a loop runs only when a value equals another after
+/// the loop's hot code.
+///
+/// Cranelift lays out blocks in reverse postorder, which puts every block
+/// before its successors, except that cold blocks go last. In a loop such as
+/// `for (...) { if (p[i] == 'X') { rare } }`, the rare block then sits
+/// between the test and the loop's next block, and every iteration jumps
+/// over it. Following Ball and Larus's opcode heuristic (an equality
+/// between integers is more often false), the successor on the `==` side
+/// of a branch inside a loop is marked cold when the branch is its only way
+/// in, with every block reached only from cold blocks; loops' exits are
+/// already cold (see `translate.rs`).
+fn move_unlikely_equalities_out_of_loops(ctx: &mut Context) {
+    let func = &mut ctx.func;
+    let mut cold = Vec::new();
+    for block in func.layout.blocks() {
+        let Some(lp) = ctx.loop_analysis.innermost_loop(block) else {
+            continue;
+        };
+        let Some(last) = func.layout.last_inst(block) else {
+            continue;
+        };
+        let InstructionData::Brif { arg, blocks, .. } = func.dfg.insts[last] else {
+            continue;
+        };
+        let ValueDef::Result(test, _) = func.dfg.value_def(func.dfg.resolve_aliases(arg)) else {
+            continue;
+        };
+        let equal_side = match func.dfg.insts[test] {
+            InstructionData::IntCompare {
+                cond: IntCC::Equal, ..
+            } => 0,
+            InstructionData::IntCompare {
+                cond: IntCC::NotEqual,
+                ..
+            } => 1,
+            _ => continue,
+        };
+        let target = blocks[equal_side].block(&func.dfg.value_lists);
+        let only_way_in = ctx.cfg.pred_iter(target).count() == 1;
+        if only_way_in
+            && target != ctx.loop_analysis.loop_header(lp)
+            && ctx.loop_analysis.is_in_loop(target, lp)
+        {
+            cold.push(target);
+        }
+    }
+    if cold.is_empty() {
+        return;
+    }
+    for &block in &cold {
+        func.layout.set_cold(block);
+    }
+    let entry = func.layout.entry_block();
+    let blocks: Vec<_> = func.layout.blocks().collect();
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for &block in &blocks {
+            if func.layout.is_cold(block) || Some(block) == entry {
+                continue;
+            }
+            let mut preds = ctx.cfg.pred_iter(block).peekable();
+            if preds.peek().is_some() && preds.all(|p| func.layout.is_cold(p.block)) {
+                func.layout.set_cold(block);
+                changed = true;
+            }
+        }
+    }
 }
 
 /// Compares a loop counter's new value again where Cranelift rewrote the
@@ -177,5 +250,76 @@ fn constant(func: &Function, v: Value) -> Option<i64> {
             imm,
         } => Some(imm.bits()),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cranelift_codegen::ir::types::I64;
+    use cranelift_codegen::ir::{AbiParam, Block, InstBuilder, MemFlagsData, Signature};
+    use cranelift_codegen::isa::CallConv;
+    use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+
+    /// `for (i = p; i != 100; i++) if (i <cond> 88) *p = i;` optimised;
+    /// returns the function and its blocks: header, the store's block, the
+    /// latch.
+    fn loop_with_test(cond: IntCC) -> (Context, [Block; 3]) {
+        let mut sig = Signature::new(CallConv::SystemV);
+        sig.params.push(AbiParam::new(I64));
+        let mut ctx = Context::for_function(Function::with_name_signature(Default::default(), sig));
+        let mut fctx = FunctionBuilderContext::new();
+        let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
+        let [entry, head, rare, latch, done] = [(); 5].map(|_| b.create_block());
+        b.append_block_params_for_function_params(entry);
+        b.append_block_param(head, I64);
+        b.switch_to_block(entry);
+        let p = b.block_params(entry)[0];
+        b.ins().jump(head, &[p.into()]);
+        b.switch_to_block(head);
+        let i = b.block_params(head)[0];
+        let test = b.ins().icmp_imm_s(cond, i, 88);
+        b.ins().brif(test, rare, &[], latch, &[]);
+        b.switch_to_block(rare);
+        b.ins().store(MemFlagsData::trusted(), i, p, 0);
+        b.ins().jump(latch, &[]);
+        b.switch_to_block(latch);
+        let next = b.ins().iadd_imm_s(i, 1);
+        let more = b.ins().icmp_imm_s(IntCC::NotEqual, next, 100);
+        b.ins().brif(more, head, &[next.into()], done, &[]);
+        b.switch_to_block(done);
+        b.ins().return_(&[]);
+        b.seal_all_blocks();
+        let isa = crate::program::host_isa().unwrap();
+        b.finalize(isa.frontend_config());
+        optimize(&mut ctx, &*isa).unwrap();
+        (ctx, [head, rare, latch])
+    }
+
+    #[test]
+    fn the_equal_side_of_a_test_in_a_loop_is_laid_out_after_it() {
+        let (ctx, [head, rare, latch]) = loop_with_test(IntCC::Equal);
+        assert!(ctx.func.layout.is_cold(rare), "{}", ctx.func.display());
+        assert!(!ctx.func.layout.is_cold(head) && !ctx.func.layout.is_cold(latch));
+        // On the `!=` side, the store is the likely way.
+        let (ctx, [_, rare, latch]) = loop_with_test(IntCC::NotEqual);
+        assert!(!ctx.func.layout.is_cold(rare), "{}", ctx.func.display());
+        assert!(!ctx.func.layout.is_cold(latch));
+    }
+
+    #[test]
+    fn a_counted_loop_compares_its_new_counter() {
+        let (ctx, [_, _, latch]) = loop_with_test(IntCC::Equal);
+        let func = &ctx.func;
+        let compares: Vec<Inst> = func
+            .layout
+            .block_insts(latch)
+            .filter(|&inst| func.dfg.insts[inst].opcode() == Opcode::Icmp)
+            .collect();
+        assert_eq!(compares.len(), 1, "{}", func.display());
+        let [x, k] = [0, 1].map(|n| func.dfg.inst_args(compares[0])[n]);
+        // `i + 1 != 100`, not `i != 99`
+        assert_eq!(constant(func, k), Some(100), "{}", func.display());
+        assert!(add_constant(func, func.dfg.value_def(x).unwrap_inst()).is_some());
     }
 }

@@ -569,7 +569,7 @@ pub(crate) fn flags(verify: bool) -> Result<settings::Flags, settings::SetError>
 
 /// The host's ISA with the JIT's [`flags`], the IR verifier in debug builds
 /// only (it roughly doubles compile time).
-fn host_isa() -> Result<OwnedTargetIsa, JitError> {
+pub(crate) fn host_isa() -> Result<OwnedTargetIsa, JitError> {
     let host = |e: &dyn std::fmt::Display| JitError::Host(e.to_string());
     let flags = flags(cfg!(debug_assertions)).map_err(|e| host(&e))?;
     let builder = cranelift_native::builder().map_err(|e| host(&e))?;

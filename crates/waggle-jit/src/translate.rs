@@ -246,17 +246,82 @@ struct Translator<'a, 'b> {
 }
 
 /// The loops of `f`, as ranges of instructions from a backward jump's target
-/// to the jump.
+/// to the jump. A backward jump whose target cannot reach it again is no
+/// loop (clang shares a function's return code between paths, and a late
+/// path may jump back to it).
 fn loop_spans(layout: &Layout<'_>, f: &Function) -> Vec<(Index, Index)> {
+    let component = strongly_connected(layout, f);
     f.body
         .iter()
         .filter_map(|&i| match (layout.insn(i), layout.targets[i]) {
-            (Insn::Jump { .. } | Insn::Ja { .. } | Insn::JaLong { .. }, Some(t)) if t <= i => {
+            (Insn::Jump { .. } | Insn::Ja { .. } | Insn::JaLong { .. }, Some(t))
+                if t <= i && component[t] == component[i] =>
+            {
                 Some((t, i))
             }
             _ => None,
         })
         .collect()
+}
+
+/// The strongly connected component of each instruction of `f` in its
+/// control-flow graph (Tarjan's algorithm, iterative: bodies can be long),
+/// as an index per instruction; instructions outside `f` get `usize::MAX`.
+fn strongly_connected(layout: &Layout<'_>, f: &Function) -> Vec<usize> {
+    const UNSEEN: usize = usize::MAX;
+    let n = layout.len();
+    let mut index = vec![UNSEEN; n];
+    let mut low = vec![0; n];
+    let mut on_stack = vec![false; n];
+    let mut component = vec![UNSEEN; n];
+    let mut stack = Vec::new();
+    let mut next_index = 0;
+    let mut components = 0;
+    let successors = |i: Index| -> Vec<Index> { layout.successors(i).filter(|&s| s < n).collect() };
+    for &root in &f.body {
+        if index[root] != UNSEEN {
+            continue;
+        }
+        // (instruction, its successors, how many of them are done)
+        let mut work = vec![(root, successors(root), 0usize)];
+        index[root] = next_index;
+        low[root] = next_index;
+        next_index += 1;
+        stack.push(root);
+        on_stack[root] = true;
+        while let Some((v, succ, done)) = work.last_mut() {
+            let v = *v;
+            if let Some(&w) = succ.get(*done) {
+                *done += 1;
+                if index[w] == UNSEEN {
+                    index[w] = next_index;
+                    low[w] = next_index;
+                    next_index += 1;
+                    stack.push(w);
+                    on_stack[w] = true;
+                    work.push((w, successors(w), 0));
+                } else if on_stack[w] {
+                    low[v] = low[v].min(index[w]);
+                }
+                continue;
+            }
+            work.pop();
+            if let Some(&(parent, _, _)) = work.last() {
+                low[parent] = low[parent].min(low[v]);
+            }
+            if low[v] == index[v] {
+                while let Some(w) = stack.pop() {
+                    on_stack[w] = false;
+                    component[w] = components;
+                    if w == v {
+                        break;
+                    }
+                }
+                components += 1;
+            }
+        }
+    }
+    component
 }
 
 /// For each instruction of `f`: whether it is a conditional jump inside a
@@ -795,5 +860,31 @@ fn ty_of(width: Width) -> Type {
     match width {
         Width::W64 => I64,
         Width::W32 => I32,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::functions::Functions;
+    use waggle_isa::{assemble, decode_program, encode_program, Syntax};
+
+    /// A backward jump is a loop only if its target can reach it again:
+    /// clang's jumps back to return code shared between paths are not.
+    #[test]
+    fn loops_are_cycles_not_backward_jumps() {
+        let src = "mov %r0, 0\n\
+                   jeq %r1, 0, +3\n\
+                   add %r0, 1\n\
+                   jne %r0, 10, -2\n\
+                   ja +2\n\
+                   mov %r0, 7\n\
+                   exit\n\
+                   add %r0, 2\n\
+                   ja -4";
+        let insns = decode_program(&encode_program(&assemble(src, Syntax::Ubpf).unwrap())).unwrap();
+        let layout = Layout::new(&insns);
+        let functions = Functions::discover(&layout);
+        assert_eq!(loop_spans(&layout, &functions.list[0]), vec![(2, 3)]);
     }
 }
