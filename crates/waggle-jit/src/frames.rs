@@ -190,13 +190,27 @@ pub(crate) unsafe fn run_repeated<'t>(
     let top = stack.top();
     let mut ctx = RunCtx::new(compiled, 0, parts, top);
     ctx.set_packet(packet());
+    let Some(entry) = compiled.function(0) else {
+        return Err(RunError::BadCallback(waggle_vm::FUNC_REF_TAG));
+    };
     let mut out = Outcome { r0: 0, insns: 0 };
     for run in 0..repeat.max(1) {
         if run > 0 && compiled.reads_packet {
             ctx.set_packet(packet());
         }
-        // SAFETY: forwarded from the caller.
-        out = unsafe { ctx.run(compiled, 0, args, top) }?;
+        // The common case first, without `run`'s set-up: the entry function
+        // returns with nothing to do after it (no tail call, no early end).
+        ctx.compiled = compiled;
+        ctx.entry = 0;
+        ctx.tail_calls = 0;
+        // SAFETY: as in `run`: compiled with the `JitFn` signature, memory
+        // accesses vouched for by the caller, `ctx` and the stack live on.
+        let r0 = unsafe { entry(&mut ctx, top, args[0], args[1], args[2], args[3], args[4]) };
+        out = match ctx.after_call(r0)? {
+            Ok(done) => done,
+            // SAFETY: forwarded from the caller.
+            Err(next_args) => unsafe { ctx.run_from(next_args, top) }?,
+        };
     }
     Ok(out)
 }
@@ -245,7 +259,16 @@ impl<'a, 't> RunCtx<'a, 't> {
         self.compiled = compiled;
         self.entry = start;
         self.tail_calls = 0;
-        let mut args = args;
+        // SAFETY: forwarded from the caller.
+        unsafe { self.run_from(args, top) }
+    }
+
+    /// Runs `self.compiled` from `self.entry` with `args`, then whatever it
+    /// tail-calls.
+    ///
+    /// # Safety
+    /// As for [`run_function`]; `top` is the stack's top.
+    unsafe fn run_from(&mut self, mut args: [u64; 5], top: u64) -> Result<Outcome, RunError> {
         loop {
             let Some(func) = self.compiled.function(self.entry) else {
                 return Err(RunError::BadCallback(
@@ -256,37 +279,48 @@ impl<'a, 't> RunCtx<'a, 't> {
             // caller vouches for the memory accesses of the program and of
             // those it tail-calls; `self` and the stack outlive the call.
             let r0 = unsafe { func(self, top, args[0], args[1], args[2], args[3], args[4]) };
-            if let Some(payload) = self.panic.take() {
-                // A helper panicked: the panic goes on in the embedder's
-                // code, as it does from the interpreter, now that no JIT
-                // frame is left to unwind.
-                std::panic::resume_unwind(payload);
+            match self.after_call(r0)? {
+                Ok(done) => return Ok(done),
+                Err(next_args) => args = next_args,
             }
-            match (self.status, self.tail_call.take()) {
-                (status::RUNNING, _) => return Ok(Outcome { r0, insns: 0 }),
-                (status::EXITED, _) => {
-                    return Ok(Outcome {
-                        r0: self.exit_value,
-                        insns: 0,
-                    })
-                }
-                (status::TAIL_CALL, Some((next, r1))) => {
-                    // The new program starts with only its context, in r1,
-                    // on the same stack frame, as in Linux and the
-                    // interpreter.
-                    self.status = status::RUNNING;
-                    self.compiled = next;
-                    self.entry = 0;
-                    self.tail_calls += 1;
-                    args = [r1, 0, 0, 0, 0];
-                }
-                _ => {
-                    return Err(self.error.take().unwrap_or(RunError::Unsupported {
-                        pc: 0,
-                        what: "a failure without an error (a bug in waggle-jit)",
-                    }))
-                }
+        }
+    }
+
+    /// How a run goes on after compiled code returned `r0`: it ended
+    /// (`Ok(Ok(outcome))`), failed, or tail-called the program now in
+    /// `self.compiled`, which starts with the returned arguments
+    /// (`Ok(Err(args))`). A helper's panic resumes here.
+    fn after_call(&mut self, r0: u64) -> Result<Result<Outcome, [u64; 5]>, RunError> {
+        if self.status == status::RUNNING {
+            return Ok(Ok(Outcome { r0, insns: 0 }));
+        }
+        if let Some(payload) = self.panic.take() {
+            // A helper panicked: the panic goes on in the embedder's code,
+            // as it does from the interpreter, now that no JIT frame is left
+            // to unwind.
+            std::panic::resume_unwind(payload);
+        }
+        match (self.status, self.tail_call.take()) {
+            (status::EXITED, _) => {
+                self.status = status::RUNNING;
+                Ok(Ok(Outcome {
+                    r0: self.exit_value,
+                    insns: 0,
+                }))
             }
+            (status::TAIL_CALL, Some((next, r1))) => {
+                // The new program starts with only its context, in r1, on
+                // the same stack frame, as in Linux and the interpreter.
+                self.status = status::RUNNING;
+                self.compiled = next;
+                self.entry = 0;
+                self.tail_calls += 1;
+                Ok(Err([r1, 0, 0, 0, 0]))
+            }
+            _ => Err(self.error.take().unwrap_or(RunError::Unsupported {
+                pc: 0,
+                what: "a failure without an error (a bug in waggle-jit)",
+            })),
         }
     }
 }
