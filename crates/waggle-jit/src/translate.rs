@@ -324,17 +324,23 @@ fn strongly_connected(layout: &Layout<'_>, f: &Function) -> Vec<usize> {
     component
 }
 
-/// For each instruction of `f`: whether it is a conditional jump inside a
-/// loop whose target stays in the loop and whose fall-through is straight
-/// code that leaves it (by `exit` or a jump out of the loop), as clang lays
-/// out `for (...) { if (done) break; ... }`. That code runs once; keeping
-/// it in line would make the loop take this branch on every iteration.
+/// For each instruction of `f`: whether it is a forward conditional jump
+/// inside a loop whose target stays in the loop and whose fall-through is
+/// straight code that leaves it (by `exit` or a jump out of the loop), as
+/// clang lays out `for (...) { if (done) break; ... }`. That code runs once;
+/// keeping it in line would make the loop take this branch on every
+/// iteration. A loop's closing jump back to its start is not one: the code
+/// after it is where the loop ends, and laying it out elsewhere would only
+/// add a jump to every iteration.
 fn cold_fall_throughs(layout: &Layout<'_>, f: &Function, loops: &[(Index, Index)]) -> Vec<bool> {
     let mut cold = vec![false; layout.len()];
     for &i in &f.body {
         let (Insn::Jump { .. }, Some(target)) = (layout.insn(i), layout.targets[i]) else {
             continue;
         };
+        if target <= i {
+            continue;
+        }
         let Some(&(head, end)) = loops
             .iter()
             .find(|&&(head, end)| head <= i && i <= end && (head..=end).contains(&target))
