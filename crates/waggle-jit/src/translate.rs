@@ -142,7 +142,8 @@ pub(crate) fn translate(
     });
     let bail = b.create_block();
     b.set_cold_block(bail);
-    let loops = loop_spans(facts.layout, f);
+    let component = strongly_connected(facts.layout, f);
+    let loops = loop_spans(facts.layout, f, &component);
     let stack = if facts.verified {
         StackSlots::of(facts.layout, f, &mut b)
     } else {
@@ -161,7 +162,7 @@ pub(crate) fn translate(
         open: false,
         known: KnownRegs::new(),
         sites: MapCallSites::default(),
-        cold_fall_through: cold_fall_throughs(facts.layout, f, &loops),
+        cold_fall_through: cold_fall_throughs(facts.layout, f, &loops, &component),
         loops,
         blinding,
         stack,
@@ -249,8 +250,7 @@ struct Translator<'a, 'b> {
 /// to the jump. A backward jump whose target cannot reach it again is no
 /// loop (clang shares a function's return code between paths, and a late
 /// path may jump back to it).
-fn loop_spans(layout: &Layout<'_>, f: &Function) -> Vec<(Index, Index)> {
-    let component = strongly_connected(layout, f);
+fn loop_spans(layout: &Layout<'_>, f: &Function, component: &[usize]) -> Vec<(Index, Index)> {
     f.body
         .iter()
         .filter_map(|&i| match (layout.insn(i), layout.targets[i]) {
@@ -329,16 +329,30 @@ fn strongly_connected(layout: &Layout<'_>, f: &Function) -> Vec<usize> {
 /// straight code that leaves it (by `exit` or a jump out of the loop), as
 /// clang lays out `for (...) { if (done) break; ... }`. That code runs once;
 /// keeping it in line would make the loop take this branch on every
-/// iteration. A loop's closing jump back to its start is not one: the code
-/// after it is where the loop ends, and laying it out elsewhere would only
+/// iteration. A jump back to where the loop is entered is not one, forward
+/// or backward: Cranelift lays blocks out in reverse postorder, so the
+/// loop's entry comes first and the jump goes backward anyway; the code
+/// after it is where the loop ends, and laying that out elsewhere would only
 /// add a jump to every iteration.
-fn cold_fall_throughs(layout: &Layout<'_>, f: &Function, loops: &[(Index, Index)]) -> Vec<bool> {
+fn cold_fall_throughs(
+    layout: &Layout<'_>,
+    f: &Function,
+    loops: &[(Index, Index)],
+    component: &[usize],
+) -> Vec<bool> {
+    let mut entered = vec![false; layout.len()];
+    entered[f.entry] = true;
+    for &i in &f.body {
+        for s in layout.successors(i).filter(|&s| s < layout.len()) {
+            entered[s] |= component[s] != component[i];
+        }
+    }
     let mut cold = vec![false; layout.len()];
     for &i in &f.body {
         let (Insn::Jump { .. }, Some(target)) = (layout.insn(i), layout.targets[i]) else {
             continue;
         };
-        if target <= i {
+        if target <= i || entered[target] {
             continue;
         }
         let Some(&(head, end)) = loops
@@ -891,6 +905,8 @@ mod tests {
         let insns = decode_program(&encode_program(&assemble(src, Syntax::Ubpf).unwrap())).unwrap();
         let layout = Layout::new(&insns);
         let functions = Functions::discover(&layout);
-        assert_eq!(loop_spans(&layout, &functions.list[0]), vec![(2, 3)]);
+        let f = &functions.list[0];
+        let component = strongly_connected(&layout, f);
+        assert_eq!(loop_spans(&layout, f, &component), vec![(2, 3)]);
     }
 }
