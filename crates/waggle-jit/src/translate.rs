@@ -145,7 +145,7 @@ pub(crate) fn translate(
     let component = strongly_connected(facts.layout, f);
     let loops = loop_spans(facts.layout, f, &component);
     let stack = if facts.verified {
-        StackSlots::of(facts.layout, f, &mut b)
+        StackSlots::of(facts.layout, f, &component, &mut b)
     } else {
         None
     };
@@ -504,7 +504,7 @@ impl Translator<'_, '_> {
                 dst,
                 src: Reg::R10,
                 off,
-            } if self.stack.is_some() => {
+            } if self.stack.as_ref().is_some_and(|s| s.holds(off, size)) => {
                 let stack = self.stack.as_ref().expect("checked");
                 let v = stack
                     .load(&mut self.b, size, sign_extend, off)
@@ -519,7 +519,7 @@ impl Translator<'_, '_> {
                 dst: Reg::R10,
                 off,
                 src,
-            } if self.stack.is_some() => {
+            } if self.stack.as_ref().is_some_and(|s| s.holds(off, size)) => {
                 let v = self.operand(src, I64);
                 let stack = self.stack.as_ref().expect("checked");
                 if !stack.store(&mut self.b, size, off, v) {

@@ -15,6 +15,12 @@
 //! else (helpers, callees, callbacks) can reach the frame, and its bytes are
 //! only what these loads and stores make of them.
 //!
+//! Not every slot, though: where clang spilled because eBPF's ten
+//! registers ran out, a loop may keep more values alive than the machine
+//! has registers, and the register allocator then does worse than the
+//! spills did (see [`within_registers`]). Those slots stay in memory, and
+//! their loads and stores are ordinary memory accesses through `r10`.
+//!
 //! A slot's variable starts at zero, which is what a frame holds in the
 //! interpreter when the program starts; a callee's frame may hold older
 //! bytes in the interpreter, so promotion is only for verified programs,
@@ -24,9 +30,9 @@ use cranelift_codegen::ir::types::{I16, I32, I64, I8};
 use cranelift_codegen::ir::{InstBuilder, Type, Value};
 use cranelift_frontend::{FunctionBuilder, Variable};
 use std::collections::HashMap;
-use waggle_isa::{Insn, MemSize, Reg, Source};
+use waggle_isa::{AluOp, Insn, MemSize, Reg, Source};
 
-use super::{Function, Layout};
+use super::{Function, Index, Layout};
 
 /// The variables standing for a function's stack slots, by slot (the
 /// offset from `r10` divided by 8, rounded down).
@@ -48,9 +54,16 @@ fn place(off: i16, size: MemSize) -> Option<(i16, u32)> {
 
 impl StackSlots {
     /// The slots of `f`'s frame as variables of `b`, starting at zero, when
-    /// nothing can point into the frame (see the module documentation);
-    /// `None` otherwise.
-    pub fn of(layout: &Layout<'_>, f: &Function, b: &mut FunctionBuilder<'_>) -> Option<Self> {
+    /// nothing can point into the frame (see the module documentation),
+    /// except those [`within_registers`] leaves in memory; `None` if no slot
+    /// is left. `component` is each instruction's strongly connected
+    /// component, to find loops.
+    pub fn of(
+        layout: &Layout<'_>,
+        f: &Function,
+        component: &[usize],
+        b: &mut FunctionBuilder<'_>,
+    ) -> Option<Self> {
         let mut slots = Vec::new();
         for &i in &f.body {
             match layout.insn(i) {
@@ -77,6 +90,10 @@ impl StackSlots {
         }
         slots.sort_unstable();
         slots.dedup();
+        let slots = within_registers(layout, f, component, slots);
+        if slots.is_empty() {
+            return None;
+        }
         let zero = b.ins().iconst(I64, 0);
         let vars = slots
             .into_iter()
@@ -87,6 +104,12 @@ impl StackSlots {
             })
             .collect();
         Some(StackSlots { vars })
+    }
+
+    /// Whether the access of `size` bytes at `r10 + off` is to a slot kept
+    /// in a variable.
+    pub fn holds(&self, off: i16, size: MemSize) -> bool {
+        place(off, size).is_some_and(|(slot, _)| self.vars.contains_key(&slot))
     }
 
     /// `size` bytes at `r10 + off` (sign-extended if asked), as a 64-bit
@@ -153,6 +176,213 @@ impl StackSlots {
     }
 }
 
+/// How many values a loop may keep alive, BPF registers and slots
+/// together, before slots stay in memory: x86-64 has 14 registers for
+/// values (aarch64 more), and compiled code keeps the run context's and the
+/// frame's addresses in two of them.
+const MAX_LIVE_IN_LOOPS: u32 = 12;
+
+/// The slots among `slots` (sorted) to keep in variables: all, unless some
+/// loop would then keep more than [`MAX_LIVE_IN_LOOPS`] values alive at
+/// once. clang spills where eBPF's ten registers run out; kept in
+/// registers, such spills overload the register allocator, which then
+/// moves values between registers and its own spill slots on the loop's
+/// edges, costing more than the loads and stores it saves. So, while some
+/// loop instruction has too many values alive, the slot alive there that
+/// the function's loops access least stays in memory.
+fn within_registers(
+    layout: &Layout<'_>,
+    f: &Function,
+    component: &[usize],
+    mut slots: Vec<i16>,
+) -> Vec<i16> {
+    let live = Liveness::of(layout, f);
+    let mut size = HashMap::new();
+    for &i in &f.body {
+        *size.entry(component[i]).or_insert(0usize) += 1;
+    }
+    let in_loop = |i: Index| size[&component[i]] > 1 || layout.successors(i).any(|s| s == i);
+    let mut accesses = [0u32; 64];
+    for &i in f.body.iter().filter(|&&i| in_loop(i)) {
+        let e = Effect::of(layout.insn(i));
+        for s in 0..64 {
+            if (e.use_slots | e.def_slots) >> s & 1 == 1 {
+                accesses[s] += 1;
+            }
+        }
+    }
+    let mut kept: u64 = slots.iter().fold(0, |m, &s| m | 1 << slot_bit(s));
+    loop {
+        let worst = f
+            .body
+            .iter()
+            .filter(|&&i| in_loop(i))
+            .map(|&i| {
+                let (regs, stack) = live.at(i);
+                (
+                    regs.count_ones() + (stack & kept).count_ones(),
+                    stack & kept,
+                )
+            })
+            .max_by_key(|&(n, _)| n);
+        let Some((n, alive)) = worst else { break };
+        if n <= MAX_LIVE_IN_LOOPS || alive == 0 {
+            break;
+        }
+        let coldest = (0..64)
+            .filter(|&s| alive >> s & 1 == 1)
+            .min_by_key(|&s| accesses[s])
+            .expect("alive is not empty");
+        kept &= !(1 << coldest);
+    }
+    slots.retain(|&s| kept >> slot_bit(s) & 1 == 1);
+    slots
+}
+
+/// The bit of a slot (-64..=-1) in the masks of [`Effect`].
+fn slot_bit(slot: i16) -> u32 {
+    (slot + 64) as u32
+}
+
+/// The BPF registers (`r0`..`r9`, by bit) and frame slots (by
+/// [`slot_bit`]) an instruction reads and writes, for liveness. A partial
+/// write of a slot or an atomic counts as a read too.
+#[derive(Default, Clone, Copy)]
+struct Effect {
+    use_regs: u16,
+    def_regs: u16,
+    use_slots: u64,
+    def_slots: u64,
+}
+
+impl Effect {
+    fn of(insn: Insn) -> Effect {
+        let bit = |r: Reg| -> u16 {
+            match r {
+                Reg::R10 => 0,
+                r => 1 << r.index(),
+            }
+        };
+        let source = |s: Source| match s {
+            Source::Reg(r) => bit(r),
+            Source::Imm(_) => 0,
+        };
+        let args: u16 = 0b11_1110;
+        let mut e = Effect::default();
+        match insn {
+            Insn::Alu { op, dst, src, .. } => {
+                e.use_regs = source(src);
+                if !matches!(
+                    op,
+                    AluOp::Mov | AluOp::MovSx8 | AluOp::MovSx16 | AluOp::MovSx32
+                ) {
+                    e.use_regs |= bit(dst);
+                }
+                e.def_regs = bit(dst);
+            }
+            Insn::Neg { dst, .. } | Insn::Endian { dst, .. } => {
+                e.use_regs = bit(dst);
+                e.def_regs = bit(dst);
+            }
+            Insn::Jump { dst, src, .. } => e.use_regs = bit(dst) | source(src),
+            Insn::Load {
+                dst,
+                src,
+                off,
+                size,
+                ..
+            } => {
+                e.use_regs = bit(src);
+                e.def_regs = bit(dst);
+                if src == Reg::R10 {
+                    if let Some((slot, _)) = place(off, size) {
+                        e.use_slots = 1 << slot_bit(slot);
+                    }
+                }
+            }
+            Insn::Store {
+                dst,
+                src,
+                off,
+                size,
+            } => {
+                e.use_regs = bit(dst) | source(src);
+                if dst == Reg::R10 {
+                    if let Some((slot, _)) = place(off, size) {
+                        e.def_slots = 1 << slot_bit(slot);
+                        if size != MemSize::DW {
+                            e.use_slots = e.def_slots;
+                        }
+                    }
+                }
+            }
+            Insn::Atomic { dst, src, .. } => {
+                e.use_regs = bit(dst) | bit(src);
+                e.def_regs = bit(src) | 1;
+            }
+            Insn::LdImm64 { dst, .. } => e.def_regs = bit(dst),
+            Insn::LdAbs { .. } => {
+                e.use_regs = bit(Reg::R6);
+                e.def_regs = 1 | args;
+            }
+            Insn::LdInd { src, .. } => {
+                e.use_regs = bit(Reg::R6) | bit(src);
+                e.def_regs = 1 | args;
+            }
+            Insn::Call(_) => {
+                e.use_regs = args;
+                e.def_regs = 1 | args;
+            }
+            Insn::CallX { dst } => {
+                e.use_regs = args | bit(dst);
+                e.def_regs = 1 | args;
+            }
+            Insn::Exit => e.use_regs = 1,
+            Insn::Ja { .. } | Insn::JaLong { .. } => {}
+        }
+        e
+    }
+}
+
+/// What is alive at the start of each instruction of a function.
+struct Liveness {
+    regs: Vec<u16>,
+    slots: Vec<u64>,
+}
+
+impl Liveness {
+    fn of(layout: &Layout<'_>, f: &Function) -> Liveness {
+        let n = layout.len();
+        let mut regs = vec![0u16; n];
+        let mut slots = vec![0u64; n];
+        let effects: Vec<Effect> = (0..n).map(|i| Effect::of(layout.insn(i))).collect();
+        let mut changed = true;
+        while changed {
+            changed = false;
+            for &i in f.body.iter().rev() {
+                let (mut out_regs, mut out_slots) = (0u16, 0u64);
+                for s in layout.successors(i).filter(|&s| s < n) {
+                    out_regs |= regs[s];
+                    out_slots |= slots[s];
+                }
+                let e = effects[i];
+                let r = e.use_regs | (out_regs & !e.def_regs);
+                let st = e.use_slots | (out_slots & !e.def_slots);
+                if r != regs[i] || st != slots[i] {
+                    regs[i] = r;
+                    slots[i] = st;
+                    changed = true;
+                }
+            }
+        }
+        Liveness { regs, slots }
+    }
+
+    fn at(&self, i: Index) -> (u16, u64) {
+        (self.regs[i], self.slots[i])
+    }
+}
+
 /// The narrow type of an access of `size`, `None` for 8 bytes.
 fn narrow_type(size: MemSize) -> Option<Type> {
     match size {
@@ -179,5 +409,52 @@ fn mentions_r10(insn: Insn) -> bool {
         Insn::Ja { .. } | Insn::JaLong { .. } | Insn::LdAbs { .. } | Insn::Call(_) | Insn::Exit => {
             false
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::functions::Functions;
+    use crate::translate::strongly_connected;
+    use waggle_isa::{assemble, decode_program, encode_program, Syntax};
+
+    /// The slots [`within_registers`] keeps of a program that spills r1..r5
+    /// to five slots before a loop and reads them back after it, while the
+    /// loop uses `busy` registers besides its counter.
+    fn kept_slots(busy: &[u8]) -> Vec<i16> {
+        let mut src = String::from("mov %r0, 0\nmov %r9, 0\n");
+        for r in 1..=8 {
+            src += &format!("mov %r{r}, {r}\n");
+        }
+        for r in 1..=5 {
+            src += &format!("stxdw [%r10-{}], %r{r}\n", 8 * r);
+        }
+        for r in busy {
+            src += &format!("add %r0, %r{r}\n");
+        }
+        src += "add %r9, 1\n";
+        src += &format!("jne %r9, 100, -{}\n", busy.len() + 2);
+        for r in 1..=5 {
+            src += &format!("ldxdw %r{r}, [%r10-{}]\n", 8 * r);
+            src += &format!("add %r0, %r{r}\n");
+        }
+        src += "exit";
+        let insns =
+            decode_program(&encode_program(&assemble(&src, Syntax::Ubpf).unwrap())).unwrap();
+        let layout = Layout::new(&insns);
+        let functions = Functions::discover(&layout);
+        let f = &functions.list[0];
+        let component = strongly_connected(&layout, f);
+        within_registers(&layout, f, &component, vec![-5, -4, -3, -2, -1])
+    }
+
+    #[test]
+    fn slots_stay_in_memory_where_a_loop_has_too_many_values() {
+        // r0, r9 and five slots: all fit.
+        assert_eq!(kept_slots(&[]), vec![-5, -4, -3, -2, -1]);
+        // r0..r9 (r1..r8 read in the loop) and the five slots alive through
+        // it: 15 values, so three slots stay in memory.
+        assert_eq!(kept_slots(&[1, 2, 3, 4, 5, 6, 7, 8]).len(), 2);
     }
 }
