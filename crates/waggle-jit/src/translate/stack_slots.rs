@@ -205,10 +205,8 @@ fn within_registers(
     let mut accesses = [0u32; 64];
     for &i in f.body.iter().filter(|&&i| in_loop(i)) {
         let e = Effect::of(layout.insn(i));
-        for s in 0..64 {
-            if (e.use_slots | e.def_slots) >> s & 1 == 1 {
-                accesses[s] += 1;
-            }
+        for (s, count) in accesses.iter_mut().enumerate() {
+            *count += ((e.use_slots | e.def_slots) >> s & 1) as u32;
         }
     }
     let mut kept: u64 = slots.iter().fold(0, |m, &s| m | 1 << slot_bit(s));
