@@ -11,6 +11,7 @@
 
 mod map_calls;
 mod stack_slots;
+mod zero_extended;
 
 use crate::alu;
 use crate::frames::offsets;
@@ -149,8 +150,10 @@ pub(crate) fn translate(
     } else {
         None
     };
+    let zero_extended = zero_extended::zero_extended(facts.layout, f);
     let mut t = Translator {
         b,
+        zero_extended,
         facts,
         regs,
         ctx,
@@ -244,6 +247,9 @@ struct Translator<'a, 'b> {
     blinding: Option<(Value, u64)>,
     /// The frame's slots as variables, when nothing can point into it.
     stack: Option<StackSlots>,
+    /// By instruction: the registers whose upper 32 bits are zero before
+    /// it (see `zero_extended.rs`).
+    zero_extended: Vec<u16>,
 }
 
 /// The loops of `f`, as ranges of instructions from a backward jump's target
@@ -442,7 +448,15 @@ impl Translator<'_, '_> {
                 dst,
                 src,
             } => {
-                let v = self.alu(width, op, dst, src);
+                let v = match (width, op, src) {
+                    // A 32-bit copy of a zero-extended value is the value.
+                    (Width::W32, AluOp::Mov, Source::Reg(r))
+                        if r != Reg::R10 && self.zero_extended[i] & 1 << r.index() != 0 =>
+                    {
+                        self.get(r)
+                    }
+                    _ => self.alu(width, op, dst, src),
+                };
                 self.set(dst, v);
             }
             Insn::Neg { width, dst } => {

@@ -1,0 +1,167 @@
+//! Which registers hold a value whose upper 32 bits are zero, before each
+//! instruction.
+//!
+//! A 32-bit move (`w8 = w7`) zero-extends its source. When the source came
+//! from another block (a loop's state variable, say), Cranelift only sees a
+//! block parameter of 64 bits and emits the zero-extension, a `mov r32, r32`
+//! per copy; and since the copy is a new value, the register allocator keeps
+//! both and moves between them on the edges. If every path into the move
+//! left the source zero-extended (a 32-bit operation, a narrow load, a small
+//! constant), the move is a copy of the same value: no instruction at all.
+//!
+//! This is a forward "must" analysis over the function's instructions: a
+//! register is known zero-extended before an instruction if it is on every
+//! path into it.
+
+use super::{Function, Layout};
+use waggle_isa::{AluOp, AtomicOp, Insn, LdImm64, MemSize, Reg, Source, Width};
+
+/// `r0`..`r9` by bit.
+type Regs = u16;
+
+const ALL: Regs = (1 << 10) - 1;
+/// `r0`..`r5`: what a call leaves unknown (its result and the argument
+/// registers it clobbers).
+const CALL_CLOBBERED: Regs = 0b11_1111;
+
+/// For each instruction of `f` (indexed as the layout), the registers known
+/// to hold zero-extended values before it.
+pub(super) fn zero_extended(layout: &Layout<'_>, f: &Function) -> Vec<Regs> {
+    let n = layout.len();
+    // Optimistic start for everything but the entry, where nothing is
+    // known; every instruction of `f.body` is reachable from it.
+    let mut before = vec![ALL; n];
+    before[f.entry] = 0;
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for &i in &f.body {
+            let after = step(layout.insn(i), before[i]);
+            for s in layout.successors(i).filter(|&s| s < n) {
+                let meet = before[s] & after;
+                if meet != before[s] && s != f.entry {
+                    before[s] = meet;
+                    changed = true;
+                }
+            }
+        }
+    }
+    before
+}
+
+fn bit(r: Reg) -> Regs {
+    match r {
+        Reg::R10 => 0,
+        r => 1 << r.index(),
+    }
+}
+
+/// `known` after `insn`.
+fn step(insn: Insn, known: Regs) -> Regs {
+    let is = |r: Reg| known & bit(r) != 0;
+    let set = |r: Reg, zero_extended: bool| {
+        if zero_extended {
+            known | bit(r)
+        } else {
+            known & !bit(r)
+        }
+    };
+    let word = |size: MemSize| size == MemSize::W;
+    match insn {
+        // Every 32-bit operation zero-extends its result.
+        Insn::Alu {
+            width: Width::W32,
+            dst,
+            ..
+        } => set(dst, true),
+        Insn::Alu {
+            width: Width::W64,
+            op,
+            dst,
+            src,
+        } => {
+            let result = match (op, src) {
+                (AluOp::Mov, Source::Reg(r)) => is(r),
+                (AluOp::Mov | AluOp::And, Source::Imm(imm)) => imm >= 0,
+                (AluOp::And, Source::Reg(r)) => is(r) || is(dst),
+                (AluOp::Or | AluOp::Xor, Source::Reg(r)) => is(r) && is(dst),
+                (AluOp::Or | AluOp::Xor, Source::Imm(imm)) => imm >= 0 && is(dst),
+                (AluOp::Rsh, Source::Imm(imm)) => (32..64).contains(&imm) || is(dst),
+                // No larger than the dividend.
+                (AluOp::Rsh | AluOp::Div | AluOp::Mod, _) => is(dst),
+                _ => false,
+            };
+            set(dst, result)
+        }
+        Insn::Neg { width, dst } => set(dst, width == Width::W32),
+        // Conversions of 16 and 32 bits zero-extend their result.
+        Insn::Endian { bits, dst, .. } => set(dst, bits < 64),
+        Insn::Load {
+            size,
+            sign_extend,
+            dst,
+            ..
+        } => set(dst, size != MemSize::DW && !sign_extend),
+        Insn::Store { .. } | Insn::Jump { .. } | Insn::Ja { .. } | Insn::JaLong { .. } => known,
+        // The old value, zero-extended if 32 bits wide, goes to `src` (to
+        // r0 for a compare-and-exchange).
+        Insn::Atomic { size, op, src, .. } => match op {
+            AtomicOp::Cmpxchg => set(Reg::R0, word(size)),
+            AtomicOp::Xchg
+            | AtomicOp::Add { fetch: true }
+            | AtomicOp::Or { fetch: true }
+            | AtomicOp::And { fetch: true }
+            | AtomicOp::Xor { fetch: true } => set(src, word(size)),
+            _ => known,
+        },
+        Insn::LdImm64 { dst, value } => set(
+            dst,
+            matches!(value, LdImm64::Imm(v) if v <= u64::from(u32::MAX)),
+        ),
+        // r0 is the loaded value, zero-extended; r1..r5 are clobbered.
+        Insn::LdAbs { .. } | Insn::LdInd { .. } => (known & !CALL_CLOBBERED) | 1,
+        Insn::Call(_) | Insn::CallX { .. } => known & !CALL_CLOBBERED,
+        Insn::Exit => known,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::functions::Functions;
+    use waggle_isa::{assemble, decode_program, encode_program, Syntax};
+
+    fn known_before(src: &str, at: usize) -> Regs {
+        let insns = decode_program(&encode_program(&assemble(src, Syntax::Ubpf).unwrap())).unwrap();
+        let layout = Layout::new(&insns);
+        let functions = Functions::discover(&layout);
+        zero_extended(&layout, &functions.list[0])[at]
+    }
+
+    #[test]
+    fn registers_are_known_zero_extended_only_on_every_path() {
+        // A loop whose state r7 is set by 32-bit moves and a byte load on
+        // every path: known at the copy (instruction 6) even around the loop.
+        let src = "mov32 %r7, 0\n\
+                   ldxb %r6, [%r1]\n\
+                   jeq %r6, 1, +2\n\
+                   mov32 %r7, 3\n\
+                   ja +1\n\
+                   ldxb %r7, [%r1+1]\n\
+                   mov32 %r8, %r7\n\
+                   add %r6, 1\n\
+                   jne %r6, 10, -6\n\
+                   mov %r0, %r8\n\
+                   exit";
+        let known = known_before(src, 6);
+        assert_eq!(known & 1 << 7, 1 << 7, "{known:#b}");
+        // r1 (the context pointer) is never known.
+        assert_eq!(known & 1 << 1, 0);
+        // One path through a 64-bit load: not known.
+        let src = src.replace("ldxb %r7, [%r1+1]", "ldxdw %r7, [%r1+1]");
+        assert_eq!(known_before(&src, 6) & 1 << 7, 0);
+        // After a call, r0..r5 are not known; r6..r9 keep what they were.
+        let src = "mov32 %r2, 1\nmov32 %r6, 1\ncall 5\nmov %r0, %r6\nexit";
+        assert_eq!(known_before(src, 3) & 0b100_0100, 1 << 6);
+    }
+}
