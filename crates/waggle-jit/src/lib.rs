@@ -23,6 +23,8 @@
 //! - `maps.rs`: map helper calls compiled without the helper (array lookups
 //!   inlined, other map operations called directly) on maps the caller
 //!   describes with [`MapAccess`].
+//! - `loop_alignment.rs`: where each function starts, so that its
+//!   innermost loop spans as few cache lines as it can.
 //! - `optimize.rs`: Cranelift's optimiser, run by the JIT, and the
 //!   corrections the JIT makes to its output before code generation.
 //! - `program.rs`: [`JitProgram`], module set-up and code memory.
@@ -55,6 +57,7 @@ mod alu;
 mod frames;
 mod functions;
 mod helpers;
+mod loop_alignment;
 mod maps;
 mod optimize;
 mod program;

@@ -3,15 +3,18 @@
 use crate::frames::{run_function, run_repeated, JitFn, RunParts, Stack, TailCallTargets};
 use crate::functions::{Functions, Layout};
 use crate::helpers::HelperSites;
+use crate::loop_alignment;
 use crate::maps::{MapAccess, MapCallSites, MapTable};
 use crate::translate::{bpf_signature, translate, Blinding, ProgramFacts};
+use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::UserFuncName;
 use cranelift_codegen::isa::OwnedTargetIsa;
 use cranelift_codegen::settings::{self, Configurable};
-use cranelift_codegen::CompiledCode;
 use cranelift_frontend::FunctionBuilderContext;
 use cranelift_jit::{JITBuilder, JITModule};
-use cranelift_module::{default_libcall_names, FuncId, Linkage, Module};
+use cranelift_module::{
+    default_libcall_names, FuncId, Linkage, Module, ModuleReloc, ModuleRelocTarget,
+};
 use std::any::Any;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -195,9 +198,7 @@ impl JitProgram {
             default_libcall_names(),
         )));
         let mut sizes = Vec::with_capacity(prepared.functions.list.len());
-        let defined = prepared.define(module, |_, compiled| {
-            sizes.push(compiled.code_info().total_size as usize);
-        })?;
+        let defined = prepared.define(module, |_, code| sizes.push(code.len()))?;
         module
             .finalize_definitions()
             .map_err(|e| JitError::Memory(e.to_string()))?;
@@ -458,7 +459,7 @@ impl<'a> Prepared<'a> {
     pub fn define<M: Module>(
         &self,
         module: &mut M,
-        mut compiled: impl FnMut(usize, &CompiledCode),
+        mut compiled: impl FnMut(usize, &[u8]),
     ) -> Result<Defined, JitError> {
         let (layout, functions) = (&self.layout, &self.functions);
         let call_conv = module.isa().default_call_conv();
@@ -524,21 +525,48 @@ impl<'a> Prepared<'a> {
                 pc,
                 message: cranelift_codegen::print_errors::pretty_error(&ctx.func, err),
             })?;
-            module.define_function(id, &mut ctx).map_err(|e| {
-                let message = match e {
-                    cranelift_module::ModuleError::Compilation(err) => {
-                        cranelift_codegen::print_errors::pretty_error(&ctx.func, err)
-                    }
-                    other => other.to_string(),
-                };
-                JitError::Codegen { pc, message }
-            })?;
-            // `define_function` compiled into `ctx`; checked, not assumed.
+            ctx.compile(module.isa(), &mut ControlPlane::default())
+                .map_err(|e| JitError::Codegen {
+                    pc,
+                    message: cranelift_codegen::print_errors::pretty_error(e.func, e.inner),
+                })?;
             let code = ctx.compiled_code().ok_or_else(|| JitError::Codegen {
                 pc,
-                message: "the module kept no compiled code".into(),
+                message: "compilation kept no code".into(),
             })?;
-            compiled(f.entry, code);
+            // On x86-64, the function starts at a 64-byte boundary with the
+            // padding that puts its innermost loop on the fewest cache lines
+            // (see `loop_alignment.rs`).
+            let x86 = module.isa().name() == "x64";
+            let pad = if x86 {
+                loop_alignment::padding(code)
+            } else {
+                0
+            };
+            let mut bytes = loop_alignment::x86_padding(pad);
+            bytes.extend_from_slice(code.code_buffer());
+            let relocs: Vec<ModuleReloc> = code
+                .buffer
+                .relocs()
+                .iter()
+                .map(|reloc| {
+                    let mut reloc = ModuleReloc::from_mach_reloc(reloc, &ctx.func, id);
+                    reloc.offset += pad as u32;
+                    if let ModuleRelocTarget::FunctionOffset(_, offset) = &mut reloc.name {
+                        *offset += pad as u32;
+                    }
+                    reloc
+                })
+                .collect();
+            let alignment = if x86 {
+                loop_alignment::FUNCTION_ALIGNMENT
+            } else {
+                u64::from(code.buffer.alignment)
+            };
+            module
+                .define_function_bytes(id, alignment, &bytes, &relocs)
+                .map_err(|e| codegen(pc, &e))?;
+            compiled(f.entry, &bytes);
             module.clear_context(&mut ctx);
         }
         Ok(Defined {
@@ -560,6 +588,7 @@ pub(crate) fn flags(verify: bool) -> Result<settings::Flags, settings::SetError>
         ("opt_level", "none"),
         ("use_colocated_libcalls", "false"),
         ("is_pic", "false"),
+        ("machine_code_cfg_info", "true"),
         ("enable_verifier", if verify { "true" } else { "false" }),
     ] {
         flags.set(name, value)?;

@@ -70,8 +70,8 @@ pub fn compile_for_target(
         .map_err(|e| unsupported(&e))?;
     let mut module = ObjectModule::new(builder);
     let mut functions = Vec::with_capacity(prepared.functions.list.len());
-    let defined = prepared.define(&mut module, |entry, compiled| {
-        functions.push((entry, compiled.code_buffer().to_vec()));
+    let defined = prepared.define(&mut module, |entry, code| {
+        functions.push((entry, code.to_vec()));
     })?;
     let object = module.finish().emit().map_err(|e| unsupported(&e))?;
     Ok(TargetCode {

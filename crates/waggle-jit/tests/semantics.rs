@@ -1095,3 +1095,38 @@ fn counted_loops_compare_the_new_counter() {
         assert!(!contains(&jit, old_k), "{old_k:#x} is compared in {src}");
     }
 }
+
+/// Compiled functions start on 64-byte lines (the JIT pads their start so
+/// that the innermost loop starts a line), and the padding changes no
+/// result.
+#[test]
+fn functions_start_on_cache_lines() {
+    let reg = Arc::new(HelperRegistry::new());
+    // main sums f(i) for i in 0..100; f loops i times.
+    let src = "mov %r6, 0\n\
+               mov %r7, 0\n\
+               mov %r1, %r6\n\
+               call local +5\n\
+               add %r7, %r0\n\
+               add %r6, 1\n\
+               jne %r6, 100, -5\n\
+               mov %r0, %r7\n\
+               exit\n\
+               mov %r0, 0\n\
+               jeq %r1, 0, +3\n\
+               add %r0, %r1\n\
+               sub %r1, 1\n\
+               ja -4\n\
+               exit";
+    let (interp, jit) = program(src, &reg);
+    let expected = interp
+        .run_checked(Input::memory(&mut []), &opts())
+        .unwrap()
+        .r0;
+    assert_eq!(expected, (0..100u64).map(|i| i * (i + 1) / 2).sum::<u64>());
+    assert_eq!(jit_run(&jit, Input::memory(&mut [])).unwrap().r0, expected);
+    assert_eq!(jit.function_count(), 2);
+    for (entry, code) in jit.native_code() {
+        assert_eq!(code.as_ptr() as usize % 64, 0, "function {entry}");
+    }
+}
