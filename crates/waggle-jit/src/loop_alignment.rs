@@ -8,34 +8,25 @@
 //! this; Cranelift aligns neither functions (cranelift-jit places them at
 //! any byte) nor loops. So the JIT places every function at a 64-byte
 //! boundary and starts it with as many padding bytes as make its innermost
-//! loop (the shortest range between a backward branch and its target) start
-//! a line. The padding runs once per call.
+//! loop's head (marked by `optimize.rs` with a source location) start a
+//! line. The padding runs once per call.
 
+use crate::optimize::loop_head;
 use cranelift_codegen::CompiledCode;
 
 /// The alignment of function starts.
 pub(crate) const FUNCTION_ALIGNMENT: u64 = 64;
 const LINE: usize = 64;
 
-/// How many bytes of padding to put before `code` (compiled with
-/// `machine_code_cfg_info`) so that its innermost loop starts a 64-byte
-/// line; 0 if it has no loop.
+/// How many bytes of padding to put before `code` so that the first
+/// instruction marked [`loop_head`] (the innermost loop's head) starts a
+/// 64-byte line; 0 if it has no loop.
 pub(crate) fn padding(code: &CompiledCode) -> usize {
-    let (starts, edges) = code.get_code_bb_layout();
-    let end_of = |block: usize| {
-        starts
-            .iter()
-            .copied()
-            .filter(|&s| s > block)
-            .min()
-            .unwrap_or(code.code_buffer().len())
-    };
-    edges
+    code.buffer
+        .get_srclocs_sorted()
         .iter()
-        .filter(|&&(from, to)| to <= from)
-        .map(|&(from, to)| (to, end_of(from)))
-        .min_by_key(|&(start, end)| end - start)
-        .map_or(0, |(start, _)| (LINE - start % LINE) % LINE)
+        .find(|range| range.loc == loop_head())
+        .map_or(0, |range| (LINE - range.start as usize % LINE) % LINE)
 }
 
 /// `len` bytes of x86-64 code that do nothing: the recommended multi-byte

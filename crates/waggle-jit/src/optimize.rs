@@ -8,7 +8,9 @@
 
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{Function, Inst, InstructionData, Opcode, Value, ValueDef};
+use cranelift_codegen::ir::{
+    Block, Function, Inst, InstructionData, Opcode, SourceLoc, Value, ValueDef,
+};
 use cranelift_codegen::isa::TargetIsa;
 use cranelift_codegen::{CodegenResult, Context};
 use std::collections::HashSet;
@@ -26,7 +28,34 @@ pub(crate) fn optimize(ctx: &mut Context, isa: &dyn TargetIsa) -> CodegenResult<
     restore_counter_compares(&mut ctx.func);
     ctx.compute_loop_analysis();
     move_unlikely_equalities_out_of_loops(ctx);
+    mark_innermost_loop_head(ctx);
     Ok(())
+}
+
+/// The source location that marks the instructions of the innermost loop's
+/// first block (see `loop_alignment.rs`); no other instruction has one.
+pub(crate) fn loop_head() -> SourceLoc {
+    SourceLoc::new(1)
+}
+
+/// Marks the instructions of the head of the most deeply nested loop (the
+/// first such loop found) with [`loop_head`], so that the machine
+/// code's start can be padded to put it at the start of a cache line.
+fn mark_innermost_loop_head(ctx: &mut Context) {
+    let loops = &ctx.loop_analysis;
+    let mut innermost: Option<(usize, Block)> = None;
+    for lp in loops.loops() {
+        let head = loops.loop_header(lp);
+        let level = loops.loop_level(head).level();
+        if innermost.is_none_or(|(deepest, _)| level > deepest) {
+            innermost = Some((level, head));
+        }
+    }
+    let Some((_, head)) = innermost else { return };
+    let insts: Vec<Inst> = ctx.func.layout.block_insts(head).collect();
+    for inst in insts {
+        ctx.func.set_srcloc(inst, loop_head());
+    }
 }
 
 /// Lays out the code a loop runs only when a value equals another after

@@ -588,7 +588,6 @@ pub(crate) fn flags(verify: bool) -> Result<settings::Flags, settings::SetError>
         ("opt_level", "none"),
         ("use_colocated_libcalls", "false"),
         ("is_pic", "false"),
-        ("machine_code_cfg_info", "true"),
         ("enable_verifier", if verify { "true" } else { "false" }),
     ] {
         flags.set(name, value)?;
