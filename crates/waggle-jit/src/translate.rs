@@ -151,9 +151,19 @@ pub(crate) fn translate(
         None
     };
     let zero_extended = zero_extended::zero_extended(facts.layout, f);
+    let mut jumped_to = vec![false; facts.layout.len() + 1];
+    for &i in &f.body {
+        if let (Insn::Jump { .. } | Insn::Ja { .. } | Insn::JaLong { .. }, Some(target)) =
+            (facts.layout.insn(i), facts.layout.targets[i])
+        {
+            jumped_to[target] = true;
+        }
+    }
     let mut t = Translator {
         b,
         zero_extended,
+        jumped_to,
+        converted: vec![false; facts.layout.len()],
         facts,
         regs,
         ctx,
@@ -173,6 +183,12 @@ pub(crate) fn translate(
     let first = t.block(f.entry);
     t.b.ins().jump(first, &[]);
     for &i in &f.body {
+        if t.converted[i] {
+            // Translated into a conditional move by the jump before it: its
+            // register holds one of two values.
+            t.known.forget_all();
+            continue;
+        }
         if f.leader[i] {
             let block = t.block(i);
             if t.open {
@@ -250,6 +266,11 @@ struct Translator<'a, 'b> {
     /// By instruction: the registers whose upper 32 bits are zero before
     /// it (see `zero_extended.rs`).
     zero_extended: Vec<u16>,
+    /// By instruction: whether a jump can reach it (not only the
+    /// instruction before it).
+    jumped_to: Vec<bool>,
+    /// By instruction: translated as part of a conditional move.
+    converted: Vec<bool>,
 }
 
 /// The loops of `f`, as ranges of instructions from a backward jump's target
@@ -480,6 +501,10 @@ impl Translator<'_, '_> {
             } => {
                 let target = self.target(i)?;
                 let c = self.condition(width, cond, dst, src);
+                if let Some(skipped) = self.conditional_moves(i, target) {
+                    self.translate_conditional_moves(c, skipped)?;
+                    return Ok(());
+                }
                 let taken = self.block(target);
                 let next = self.block(i + 1);
                 if taken == next {
@@ -652,6 +677,58 @@ impl Translator<'_, '_> {
 
     /// Whether the jump at `i` to `target` leaves a loop that contains `i`
     /// (and is not that loop's own backward jump).
+    /// The instructions a forward jump at `i` to `target` skips, if they
+    /// can run as conditional moves instead: at most two ALU instructions
+    /// that nothing else jumps to, with no division (whose zero check
+    /// would cost more than the branch) and no write to `r10`. Running them
+    /// unconditionally is harmless (they only compute registers), and
+    /// selecting their results by the jump's condition replaces a branch
+    /// that data decides, which mispredicts, with `cmov`s.
+    fn conditional_moves(&self, i: Index, target: Index) -> Option<std::ops::Range<Index>> {
+        if target <= i + 1 || target > i + 3 || self.blinding.is_some() {
+            return None;
+        }
+        let layout = self.facts.layout;
+        let skipped = i + 1..target;
+        let movable = skipped.clone().all(|j| {
+            !self.jumped_to[j]
+                && matches!(
+                    layout.insn(j),
+                    Insn::Alu { op, dst, .. } if dst != Reg::R10
+                        && !matches!(op, AluOp::Div | AluOp::Sdiv | AluOp::Mod | AluOp::Smod)
+                )
+        });
+        movable.then_some(skipped)
+    }
+
+    /// Translates `skipped` unconditionally, then keeps each register they
+    /// define at its old value where the jump's condition `c` holds.
+    fn translate_conditional_moves(
+        &mut self,
+        c: Value,
+        skipped: std::ops::Range<Index>,
+    ) -> Result<(), Untranslatable> {
+        let layout = self.facts.layout;
+        let mut old = Vec::new();
+        for j in skipped.clone() {
+            if let Insn::Alu { dst, .. } = layout.insn(j) {
+                if !old.iter().any(|&(r, _)| r == dst) {
+                    old.push((dst, self.get(dst)));
+                }
+            }
+        }
+        for j in skipped {
+            self.insn(j)?;
+            self.converted[j] = true;
+        }
+        for (r, before) in old {
+            let after = self.get(r);
+            let v = self.b.ins().select(c, before, after);
+            self.set(r, v);
+        }
+        Ok(())
+    }
+
     fn leaves_loop(&self, i: Index, target: Index) -> bool {
         self.loops
             .iter()

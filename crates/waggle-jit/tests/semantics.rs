@@ -1130,3 +1130,41 @@ fn functions_start_on_cache_lines() {
         assert_eq!(code.as_ptr() as usize % 64, 0, "function {entry}");
     }
 }
+
+/// A jump over one or two ALU instructions becomes conditional moves (no
+/// branch for the data to mispredict), with the interpreter's results for
+/// both outcomes; a skipped load keeps the branch.
+#[test]
+fn short_forward_jumps_over_alu_code_become_conditional_moves() {
+    let reg = Arc::new(HelperRegistry::new());
+    let has_cmov = |jit: &JitProgram| {
+        jit.native_code().any(|(_, code)| {
+            code.windows(2)
+                .any(|w| w[0] == 0x0f && (0x40..=0x4f).contains(&w[1]))
+        })
+    };
+    // max(r6, r7) and a second register moved with it
+    let cases = [
+        ("ldxdw %r6, [%r1]\nldxdw %r7, [%r1+8]\nmov %r0, %r6\nmov %r2, 1\njgt %r6, %r7, +2\nmov %r0, %r7\nmov %r2, 2\nlsh %r2, 8\nadd %r0, %r2\nexit", true),
+        ("ldxdw %r6, [%r1]\nldxdw %r7, [%r1+8]\nmov %r0, %r6\njsgt %r6, %r7, +1\nadd32 %r0, %r7\nexit", true),
+        // a load keeps its branch (it may not run where the program
+        // would not run it)
+        ("ldxdw %r6, [%r1]\nldxdw %r7, [%r1+8]\nmov %r0, %r6\njgt %r6, %r7, +1\nldxdw %r0, [%r1+8]\nexit", false),
+    ];
+    for (src, converted) in cases {
+        let (interp, jit) = program(src, &reg);
+        assert_eq!(has_cmov(&jit), converted, "{src}");
+        for (a, b) in [(1u64, 2u64), (2, 1), (5, 5), (u64::MAX, 3), (3, u64::MAX)] {
+            let mut mem = [a.to_le_bytes(), b.to_le_bytes()].concat();
+            let expected = interp
+                .run_checked(Input::memory(&mut mem), &opts())
+                .unwrap()
+                .r0;
+            assert_eq!(
+                jit_run(&jit, Input::memory(&mut mem)).unwrap().r0,
+                expected,
+                "{src} {a} {b}"
+            );
+        }
+    }
+}
