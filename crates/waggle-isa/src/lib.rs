@@ -7,6 +7,8 @@
 //!   LD_IMM64, branch target outside the program) with the slot it was found at.
 //! - [`Insn::encode`], [`encode_program`]: typed to raw; `decode` then `encode`
 //!   gives back the input bytes.
+//! - [`regs`]: the registers an instruction reads and writes, and which hold
+//!   zero-extended values after it, for analyses.
 //!
 //! ```
 //! use waggle_isa::{decode_program, encode_program, Insn};
@@ -21,6 +23,7 @@ mod encode;
 mod insn;
 pub mod opcode;
 mod raw;
+pub mod regs;
 
 pub use decode::{decode_program, decode_slots, DecodeError, DecodeErrorKind};
 pub use encode::encode_program;

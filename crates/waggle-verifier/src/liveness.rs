@@ -4,67 +4,20 @@
 //! exploration prune paths that differ only in scratch registers.
 
 use crate::helpers;
+use std::ops::{BitAnd, BitOr, Not};
 use waggle_analysis::cfg::{Cfg, Flow};
+use waggle_isa::regs::{CALLER_SAVED, CALL_ARGS};
 use waggle_isa::{AtomicOp, CallTarget, Insn, Source};
 
-const ARGS: u16 = 0b11_1110; // r1-r5
-const CALLER_SAVED: u16 = 0b11_1111; // r0-r5
-
-fn bit(r: waggle_isa::Reg) -> u16 {
-    if r.index() < 10 {
-        1 << r.index()
-    } else {
-        0
-    }
-}
-
-fn src_bit(s: Source) -> u16 {
-    match s {
-        Source::Reg(r) => bit(r),
-        Source::Imm(_) => 0,
-    }
-}
-
-/// (used, defined) registers of one instruction.
+/// (used, defined) registers of one instruction: the instruction set's,
+/// with a helper call reading only the arguments its prototype takes.
 fn use_def(insn: &Insn) -> (u16, u16) {
-    use waggle_isa::AluOp::*;
     match *insn {
-        Insn::Alu { op, dst, src, .. } => {
-            let reads_dst = !matches!(op, Mov | MovSx8 | MovSx16 | MovSx32);
-            (
-                src_bit(src) | if reads_dst { bit(dst) } else { 0 },
-                bit(dst),
-            )
-        }
-        Insn::Neg { dst, .. } | Insn::Endian { dst, .. } => (bit(dst), bit(dst)),
-        Insn::Jump { dst, src, .. } => (bit(dst) | src_bit(src), 0),
-        Insn::Ja { .. } | Insn::JaLong { .. } => (0, 0),
-        Insn::Load { dst, src, .. } => (bit(src), bit(dst)),
-        Insn::Store { dst, src, .. } => (bit(dst) | src_bit(src), 0),
-        Insn::Atomic { op, dst, src, .. } => {
-            let (u, d) = match op {
-                AtomicOp::Cmpxchg => (1, 1),
-                AtomicOp::Xchg
-                | AtomicOp::Add { fetch: true }
-                | AtomicOp::Or { fetch: true }
-                | AtomicOp::And { fetch: true }
-                | AtomicOp::Xor { fetch: true } => (0, bit(src)),
-                _ => (0, 0),
-            };
-            (bit(dst) | bit(src) | u, d)
-        }
-        Insn::LdImm64 { dst, .. } => (0, bit(dst)),
-        Insn::LdAbs { .. } => (1 << 6, CALLER_SAVED),
-        Insn::LdInd { src, .. } => ((1 << 6) | bit(src), CALLER_SAVED),
-        Insn::Call(CallTarget::Helper(id)) => {
-            let used = match helpers::proto(id as u32) {
-                Some(p) => ((1u16 << (p.args.len() + 1)) - 1) & ARGS,
-                None => ARGS,
-            };
-            (used, CALLER_SAVED)
-        }
-        Insn::Call(_) | Insn::CallX { .. } => (ARGS, CALLER_SAVED),
-        Insn::Exit => (1, 0),
+        Insn::Call(CallTarget::Helper(id)) => match helpers::proto(id as u32) {
+            Some(p) => (((1u16 << (p.args.len() + 1)) - 1) & CALL_ARGS, CALLER_SAVED),
+            None => insn.regs_read_written(),
+        },
+        _ => insn.regs_read_written(),
     }
 }
 
@@ -91,18 +44,30 @@ pub(crate) fn reads(insn: &Insn) -> u16 {
 
 /// The registers live before each instruction.
 pub fn live_in(cfg: &Cfg) -> Vec<u16> {
-    let n = cfg.len();
     let ud: Vec<(u16, u16)> = cfg.insns.iter().map(use_def).collect();
-    let mut live = vec![0u16; n];
+    backward(cfg, &ud)
+}
+
+/// What is live before each instruction, given each instruction's (used,
+/// defined) sets: used on some path from it before being defined, within
+/// the function (nothing is live after an `exit`; a call's continuation is
+/// the next instruction).
+fn backward<T>(cfg: &Cfg, ud: &[(T, T)]) -> Vec<T>
+where
+    T: Copy + Default + Eq + BitOr<Output = T> + BitAnd<Output = T> + Not<Output = T>,
+{
+    let n = cfg.len();
+    let mut live = vec![T::default(); n];
     let mut changed = true;
     while changed {
         changed = false;
         for i in (0..n).rev() {
+            let next = || live.get(i + 1).copied().unwrap_or_default();
             let out = match cfg.flow(i) {
-                Flow::Next | Flow::Call(_) => live.get(i + 1).copied().unwrap_or(0),
+                Flow::Next | Flow::Call(_) => next(),
                 Flow::Jump(t) => live[t],
-                Flow::Branch(t) => live.get(i + 1).copied().unwrap_or(0) | live[t],
-                Flow::Exit => 0,
+                Flow::Branch(t) => next() | live[t],
+                Flow::Exit => T::default(),
             };
             let (u, d) = ud[i];
             let v = u | (out & !d);
@@ -210,7 +175,7 @@ pub fn stack_pointers(cfg: &Cfg) -> Vec<u16> {
                         CallTarget::Helper(id) => helpers::takes_callback(id as u32),
                         _ => true,
                     };
-                    if may_keep && cur & ARGS != 0 {
+                    if may_keep && cur & CALL_ARGS != 0 {
                         stores = true;
                     }
                     cur & !CALLER_SAVED
@@ -256,7 +221,7 @@ fn slot_use_def(insn: &Insn, stack: u16) -> (u64, u64) {
     match *insn {
         Insn::Load { src, .. } if !may_stack(src) => (0, 0),
         Insn::Store { dst, .. } | Insn::Atomic { dst, .. } if !may_stack(dst) => (0, 0),
-        Insn::Call(_) if stack & ARGS == 0 => (0, 0),
+        Insn::Call(_) if stack & CALL_ARGS == 0 => (0, 0),
         Insn::Load { size, src, off, .. } => {
             if src.index() == FP as usize {
                 (frame_slots(off, size.bytes()).unwrap_or(u64::MAX), 0)
@@ -297,7 +262,6 @@ fn slot_use_def(insn: &Insn, stack: u16) -> (u64, u64) {
 /// function. A frame's stack ends with its function (`exit`), so nothing is
 /// live after an exit.
 pub fn live_slots_in(cfg: &Cfg) -> Vec<u64> {
-    let n = cfg.len();
     let stack = stack_pointers(cfg);
     let ud: Vec<(u64, u64)> = cfg
         .insns
@@ -305,24 +269,5 @@ pub fn live_slots_in(cfg: &Cfg) -> Vec<u64> {
         .zip(&stack)
         .map(|(insn, &m)| slot_use_def(insn, m))
         .collect();
-    let mut live = vec![0u64; n];
-    let mut changed = true;
-    while changed {
-        changed = false;
-        for i in (0..n).rev() {
-            let out = match cfg.flow(i) {
-                Flow::Next | Flow::Call(_) => live.get(i + 1).copied().unwrap_or(0),
-                Flow::Jump(t) => live[t],
-                Flow::Branch(t) => live.get(i + 1).copied().unwrap_or(0) | live[t],
-                Flow::Exit => 0,
-            };
-            let (u, d) = ud[i];
-            let v = u | (out & !d);
-            if v != live[i] {
-                live[i] = v;
-                changed = true;
-            }
-        }
-    }
-    live
+    backward(cfg, &ud)
 }

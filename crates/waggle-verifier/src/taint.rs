@@ -20,11 +20,11 @@
 
 use crate::helpers;
 use waggle_analysis::cfg::{Cfg, Flow};
-use waggle_isa::{AluOp, AtomicOp, CallTarget, Insn, LdImm64, Reg, Source, Width};
+use waggle_isa::regs::CALL_ARGS;
+use waggle_isa::{AluOp, AtomicOp, CallTarget, Insn, LdImm64, Reg, Source};
 
 const ALL_SLOTS: u64 = u64::MAX;
 const ALL_REGS: u16 = 0x3ff; // r0-r9
-const ARGS: u16 = 0b11_1110; // r1-r5
 const CALLEE_SAVED: u16 = 0x3c0; // r6-r9
 
 /// Places a pruning at instruction `insn` let differ: registers and 8-byte
@@ -37,21 +37,6 @@ pub(crate) struct Seed {
     pub regs: u16,
     pub slots: u64,
     pub other_stack: bool,
-}
-
-fn bit(r: Reg) -> u16 {
-    if r.index() < 10 {
-        1 << r.index()
-    } else {
-        0
-    }
-}
-
-fn src_bit(s: Source) -> u16 {
-    match s {
-        Source::Reg(r) => bit(r),
-        Source::Imm(_) => 0,
-    }
 }
 
 /// Slots (bit `k`: `[fp - 8(k + 1), fp - 8k)`) an `r10`-based access
@@ -69,9 +54,9 @@ fn frame_slots(off: i16, size: usize) -> u64 {
 
 fn set(regs: u16, r: Reg, on: bool) -> u16 {
     if on {
-        regs | bit(r)
+        regs | r.bit()
     } else {
-        regs & !bit(r)
+        regs & !r.bit()
     }
 }
 
@@ -125,11 +110,11 @@ pub(crate) fn tainted_regs(cfg: &Cfg, seeds: &[Seed], stack_access: &[bool]) -> 
             let mut to_callee = None;
             match cfg.insns[i] {
                 Insn::Alu { op, dst, src, .. } => {
-                    let t = r & src_bit(src) != 0;
+                    let t = r & src.reg_bit() != 0;
                     let keep = !matches!(
                         op,
                         AluOp::Mov | AluOp::MovSx8 | AluOp::MovSx16 | AluOp::MovSx32
-                    ) && r & bit(dst) != 0;
+                    ) && r & dst.bit() != 0;
                     r = set(r, dst, t || keep);
                 }
                 Insn::Neg { .. } | Insn::Endian { .. } | Insn::Ja { .. } | Insn::JaLong { .. } => {}
@@ -138,7 +123,7 @@ pub(crate) fn tainted_regs(cfg: &Cfg, seeds: &[Seed], stack_access: &[bool]) -> 
                     // them; a differing operand refines the other one
                     // (and its copies, which this pass does not know)
                     // differently.
-                    let (td, ts) = (r & bit(dst) != 0, r & src_bit(src) != 0);
+                    let (td, ts) = (r & dst.bit() != 0, r & src.reg_bit() != 0);
                     if matches!(src, Source::Reg(_)) && td != ts {
                         r = ALL_REGS;
                         s = ALL_SLOTS;
@@ -158,7 +143,7 @@ pub(crate) fn tainted_regs(cfg: &Cfg, seeds: &[Seed], stack_access: &[bool]) -> 
                     let t = if src.index() == 10 {
                         s & frame_slots(off, size.bytes()) != 0
                     } else {
-                        r & bit(src) != 0 || (stack_access[i] && (s != 0 || flags.0))
+                        r & src.bit() != 0 || (stack_access[i] && (s != 0 || flags.0))
                     };
                     r = set(r, dst, t);
                 }
@@ -168,7 +153,7 @@ pub(crate) fn tainted_regs(cfg: &Cfg, seeds: &[Seed], stack_access: &[bool]) -> 
                     off,
                     src,
                 } => {
-                    let t = r & src_bit(src) != 0;
+                    let t = r & src.reg_bit() != 0;
                     if dst.index() == 10 {
                         let m = frame_slots(off, size.bytes());
                         if t {
@@ -176,7 +161,7 @@ pub(crate) fn tainted_regs(cfg: &Cfg, seeds: &[Seed], stack_access: &[bool]) -> 
                         } else if size.bytes() == 8 && off % 8 == 0 && m != ALL_SLOTS {
                             s &= !m;
                         }
-                    } else if stack_access[i] && (t || r & bit(dst) != 0) {
+                    } else if stack_access[i] && (t || r & dst.bit() != 0) {
                         s = ALL_SLOTS;
                         flags.0 = true;
                     }
@@ -206,7 +191,8 @@ pub(crate) fn tainted_regs(cfg: &Cfg, seeds: &[Seed], stack_access: &[bool]) -> 
                             ALL_SLOTS
                         };
                         let slot_t = s & m != 0 || (!on_frame && flags.0);
-                        let t = slot_t || r & (bit(src) | bit(dst)) != 0 || (cmpxchg && r & 1 != 0);
+                        let t =
+                            slot_t || r & (src.bit() | dst.bit()) != 0 || (cmpxchg && r & 1 != 0);
                         if t {
                             s |= m;
                             if !on_frame {
@@ -228,13 +214,13 @@ pub(crate) fn tainted_regs(cfg: &Cfg, seeds: &[Seed], stack_access: &[bool]) -> 
                 Insn::LdImm64 { dst, .. } => r = set(r, dst, false),
                 Insn::LdAbs { .. } | Insn::LdInd { .. } => r &= !0x3f,
                 Insn::Call(CallTarget::Local(_)) => {
-                    to_callee = Some(r & ARGS);
+                    to_callee = Some(r & CALL_ARGS);
                     if s != 0 {
                         flags.0 = true;
                     }
                 }
                 Insn::Call(CallTarget::Helper(id)) => {
-                    let args = r & ARGS != 0;
+                    let args = r & CALL_ARGS != 0;
                     let cb = helpers::takes_callback(id as u32);
                     if cb && args {
                         flags.2 = true;
@@ -252,7 +238,7 @@ pub(crate) fn tainted_regs(cfg: &Cfg, seeds: &[Seed], stack_access: &[bool]) -> 
                     }
                 }
                 Insn::Call(_) | Insn::CallX { .. } => {
-                    r = (r & CALLEE_SAVED) | (r & ARGS != 0) as u16;
+                    r = (r & CALLEE_SAVED) | (r & CALL_ARGS != 0) as u16;
                 }
                 Insn::Exit => {
                     let f = func_of(i);
@@ -302,7 +288,7 @@ pub(crate) fn tainted_regs(cfg: &Cfg, seeds: &[Seed], stack_access: &[bool]) -> 
             }
             if flags.2 {
                 for &c in &callbacks {
-                    push(c, (ARGS, 0), &mut taint);
+                    push(c, (CALL_ARGS, 0), &mut taint);
                 }
             }
         }
@@ -339,66 +325,8 @@ pub(crate) fn structural_zext(cfg: &Cfg) -> Vec<u16> {
     while changed {
         changed = false;
         for i in 0..n {
-            let Some(mut z) = zx[i] else { continue };
-            let has = |z: u16, r: Reg| z & bit(r) != 0;
-            match cfg.insns[i] {
-                Insn::Alu {
-                    width,
-                    op,
-                    dst,
-                    src,
-                    ..
-                } => {
-                    let on = width == Width::W32
-                        || match (op, src) {
-                            (AluOp::Mov, Source::Imm(k)) => k >= 0,
-                            (AluOp::Mov, Source::Reg(s)) => has(z, s),
-                            (AluOp::And, Source::Imm(k)) => k >= 0 || has(z, dst),
-                            (AluOp::And, Source::Reg(s)) => has(z, s) || has(z, dst),
-                            (AluOp::Rsh, Source::Imm(k)) => (k & 63) >= 32 || has(z, dst),
-                            (AluOp::Rsh | AluOp::Div | AluOp::Mod, _) => has(z, dst),
-                            _ => false,
-                        };
-                    z = set(z, dst, on);
-                }
-                Insn::Neg { width, dst } => z = set(z, dst, width == Width::W32),
-                Insn::Endian { bits, dst, .. } => z = set(z, dst, bits < 64),
-                Insn::Load {
-                    size,
-                    sign_extend,
-                    dst,
-                    ..
-                } => z = set(z, dst, size.bytes() <= 4 && !sign_extend),
-                Insn::LdImm64 { dst, value } => {
-                    z = set(
-                        z,
-                        dst,
-                        matches!(value, LdImm64::Imm(v) if v <= u32::MAX as u64),
-                    )
-                }
-                Insn::Atomic { size, op, src, .. } => {
-                    let narrow = size.bytes() <= 4;
-                    match op {
-                        AtomicOp::Cmpxchg => z = set(z, Reg::R0, narrow),
-                        AtomicOp::Xchg
-                        | AtomicOp::Add { fetch: true }
-                        | AtomicOp::Or { fetch: true }
-                        | AtomicOp::And { fetch: true }
-                        | AtomicOp::Xor { fetch: true } => z = set(z, src, narrow),
-                        _ => {}
-                    }
-                }
-                Insn::LdAbs { size, .. } | Insn::LdInd { size, .. } => {
-                    z &= !0x3f;
-                    z = set(z, Reg::R0, size.bytes() <= 4);
-                }
-                Insn::Call(_) | Insn::CallX { .. } => z &= CALLEE_SAVED,
-                Insn::Store { .. }
-                | Insn::Jump { .. }
-                | Insn::Ja { .. }
-                | Insn::JaLong { .. }
-                | Insn::Exit => {}
-            }
+            let Some(z) = zx[i] else { continue };
+            let z = cfg.insns[i].zero_extended_after(z);
             let mut push = |t: usize| {
                 if t < n {
                     let v = zx[t].map_or(z, |o| o & z);

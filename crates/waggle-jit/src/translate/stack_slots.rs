@@ -30,7 +30,7 @@ use cranelift_codegen::ir::types::{I16, I32, I64, I8};
 use cranelift_codegen::ir::{InstBuilder, Type, Value};
 use cranelift_frontend::{FunctionBuilder, Variable};
 use std::collections::HashMap;
-use waggle_isa::{AluOp, Insn, MemSize, Reg, Source};
+use waggle_isa::{Insn, MemSize, Reg, Source};
 
 use super::{Function, Index, Layout};
 
@@ -242,9 +242,9 @@ fn slot_bit(slot: i16) -> u32 {
     (slot + 64) as u32
 }
 
-/// The BPF registers (`r0`..`r9`, by bit) and frame slots (by
-/// [`slot_bit`]) an instruction reads and writes, for liveness. A partial
-/// write of a slot or an atomic counts as a read too.
+/// The BPF registers (as the instruction set counts them) and frame slots
+/// (by [`slot_bit`]) an instruction reads and writes, for liveness. A
+/// partial write of a slot counts as a read too.
 #[derive(Default, Clone, Copy)]
 struct Effect {
     use_regs: u16,
@@ -255,88 +255,27 @@ struct Effect {
 
 impl Effect {
     fn of(insn: Insn) -> Effect {
-        let bit = |r: Reg| -> u16 {
-            match r {
-                Reg::R10 => 0,
-                r => 1 << r.index(),
-            }
+        let (use_regs, def_regs) = insn.regs_read_written();
+        let mut e = Effect {
+            use_regs,
+            def_regs,
+            ..Effect::default()
         };
-        let source = |s: Source| match s {
-            Source::Reg(r) => bit(r),
-            Source::Imm(_) => 0,
-        };
-        let args: u16 = 0b11_1110;
-        let mut e = Effect::default();
         match insn {
-            Insn::Alu { op, dst, src, .. } => {
-                e.use_regs = source(src);
-                if !matches!(
-                    op,
-                    AluOp::Mov | AluOp::MovSx8 | AluOp::MovSx16 | AluOp::MovSx32
-                ) {
-                    e.use_regs |= bit(dst);
+            Insn::Load { src, off, size, .. } if src == Reg::R10 => {
+                if let Some((slot, _)) = place(off, size) {
+                    e.use_slots = 1 << slot_bit(slot);
                 }
-                e.def_regs = bit(dst);
             }
-            Insn::Neg { dst, .. } | Insn::Endian { dst, .. } => {
-                e.use_regs = bit(dst);
-                e.def_regs = bit(dst);
-            }
-            Insn::Jump { dst, src, .. } => e.use_regs = bit(dst) | source(src),
-            Insn::Load {
-                dst,
-                src,
-                off,
-                size,
-                ..
-            } => {
-                e.use_regs = bit(src);
-                e.def_regs = bit(dst);
-                if src == Reg::R10 {
-                    if let Some((slot, _)) = place(off, size) {
-                        e.use_slots = 1 << slot_bit(slot);
+            Insn::Store { dst, off, size, .. } if dst == Reg::R10 => {
+                if let Some((slot, _)) = place(off, size) {
+                    e.def_slots = 1 << slot_bit(slot);
+                    if size != MemSize::DW {
+                        e.use_slots = e.def_slots;
                     }
                 }
             }
-            Insn::Store {
-                dst,
-                src,
-                off,
-                size,
-            } => {
-                e.use_regs = bit(dst) | source(src);
-                if dst == Reg::R10 {
-                    if let Some((slot, _)) = place(off, size) {
-                        e.def_slots = 1 << slot_bit(slot);
-                        if size != MemSize::DW {
-                            e.use_slots = e.def_slots;
-                        }
-                    }
-                }
-            }
-            Insn::Atomic { dst, src, .. } => {
-                e.use_regs = bit(dst) | bit(src);
-                e.def_regs = bit(src) | 1;
-            }
-            Insn::LdImm64 { dst, .. } => e.def_regs = bit(dst),
-            Insn::LdAbs { .. } => {
-                e.use_regs = bit(Reg::R6);
-                e.def_regs = 1 | args;
-            }
-            Insn::LdInd { src, .. } => {
-                e.use_regs = bit(Reg::R6) | bit(src);
-                e.def_regs = 1 | args;
-            }
-            Insn::Call(_) => {
-                e.use_regs = args;
-                e.def_regs = 1 | args;
-            }
-            Insn::CallX { dst } => {
-                e.use_regs = args | bit(dst);
-                e.def_regs = 1 | args;
-            }
-            Insn::Exit => e.use_regs = 1,
-            Insn::Ja { .. } | Insn::JaLong { .. } => {}
+            _ => {}
         }
         e
     }

@@ -9,24 +9,21 @@
 //! left the source zero-extended (a 32-bit operation, a narrow load, a small
 //! constant), the move is a copy of the same value: no instruction at all.
 //!
-//! This is a forward "must" analysis over the function's instructions: a
-//! register is known zero-extended before an instruction if it is on every
-//! path into it.
+//! This is a forward "must" analysis over the function's instructions (the
+//! function as the JIT compiles it), with the instruction set's transfer
+//! ([`waggle_isa::Insn::zero_extended_after`], which the verifier's
+//! structural facts use too): a register is known zero-extended before an
+//! instruction if it is on every path into it.
 
 use super::{Function, Layout};
-use waggle_isa::{AluOp, AtomicOp, Insn, LdImm64, MemSize, Reg, Source, Width};
+use waggle_isa::regs::RegSet;
 
-/// `r0`..`r9` by bit.
-type Regs = u16;
-
-const ALL: Regs = (1 << 10) - 1;
-/// `r0`..`r5`: what a call leaves unknown (its result and the argument
-/// registers it clobbers).
-const CALL_CLOBBERED: Regs = 0b11_1111;
+/// Every register, the optimistic start of the fixpoint.
+const ALL: RegSet = (1 << 10) - 1;
 
 /// For each instruction of `f` (indexed as the layout), the registers known
 /// to hold zero-extended values before it.
-pub(super) fn zero_extended(layout: &Layout<'_>, f: &Function) -> Vec<Regs> {
+pub(super) fn zero_extended(layout: &Layout<'_>, f: &Function) -> Vec<RegSet> {
     let n = layout.len();
     // Optimistic start for everything but the entry, where nothing is
     // known; every instruction of `f.body` is reachable from it.
@@ -36,7 +33,7 @@ pub(super) fn zero_extended(layout: &Layout<'_>, f: &Function) -> Vec<Regs> {
     while changed {
         changed = false;
         for &i in &f.body {
-            let after = step(layout.insn(i), before[i]);
+            let after = layout.insn(i).zero_extended_after(before[i]);
             for s in layout.successors(i).filter(|&s| s < n) {
                 let meet = before[s] & after;
                 if meet != before[s] && s != f.entry {
@@ -49,89 +46,13 @@ pub(super) fn zero_extended(layout: &Layout<'_>, f: &Function) -> Vec<Regs> {
     before
 }
 
-fn bit(r: Reg) -> Regs {
-    match r {
-        Reg::R10 => 0,
-        r => 1 << r.index(),
-    }
-}
-
-/// `known` after `insn`.
-fn step(insn: Insn, known: Regs) -> Regs {
-    let is = |r: Reg| known & bit(r) != 0;
-    let set = |r: Reg, zero_extended: bool| {
-        if zero_extended {
-            known | bit(r)
-        } else {
-            known & !bit(r)
-        }
-    };
-    let word = |size: MemSize| size == MemSize::W;
-    match insn {
-        // Every 32-bit operation zero-extends its result.
-        Insn::Alu {
-            width: Width::W32,
-            dst,
-            ..
-        } => set(dst, true),
-        Insn::Alu {
-            width: Width::W64,
-            op,
-            dst,
-            src,
-        } => {
-            let result = match (op, src) {
-                (AluOp::Mov, Source::Reg(r)) => is(r),
-                (AluOp::Mov | AluOp::And, Source::Imm(imm)) => imm >= 0,
-                (AluOp::And, Source::Reg(r)) => is(r) || is(dst),
-                (AluOp::Or | AluOp::Xor, Source::Reg(r)) => is(r) && is(dst),
-                (AluOp::Or | AluOp::Xor, Source::Imm(imm)) => imm >= 0 && is(dst),
-                (AluOp::Rsh, Source::Imm(imm)) => (32..64).contains(&imm) || is(dst),
-                // No larger than the dividend.
-                (AluOp::Rsh | AluOp::Div | AluOp::Mod, _) => is(dst),
-                _ => false,
-            };
-            set(dst, result)
-        }
-        Insn::Neg { width, dst } => set(dst, width == Width::W32),
-        // Conversions of 16 and 32 bits zero-extend their result.
-        Insn::Endian { bits, dst, .. } => set(dst, bits < 64),
-        Insn::Load {
-            size,
-            sign_extend,
-            dst,
-            ..
-        } => set(dst, size != MemSize::DW && !sign_extend),
-        Insn::Store { .. } | Insn::Jump { .. } | Insn::Ja { .. } | Insn::JaLong { .. } => known,
-        // The old value, zero-extended if 32 bits wide, goes to `src` (to
-        // r0 for a compare-and-exchange).
-        Insn::Atomic { size, op, src, .. } => match op {
-            AtomicOp::Cmpxchg => set(Reg::R0, word(size)),
-            AtomicOp::Xchg
-            | AtomicOp::Add { fetch: true }
-            | AtomicOp::Or { fetch: true }
-            | AtomicOp::And { fetch: true }
-            | AtomicOp::Xor { fetch: true } => set(src, word(size)),
-            _ => known,
-        },
-        Insn::LdImm64 { dst, value } => set(
-            dst,
-            matches!(value, LdImm64::Imm(v) if v <= u64::from(u32::MAX)),
-        ),
-        // r0 is the loaded value, zero-extended; r1..r5 are clobbered.
-        Insn::LdAbs { .. } | Insn::LdInd { .. } => (known & !CALL_CLOBBERED) | 1,
-        Insn::Call(_) | Insn::CallX { .. } => known & !CALL_CLOBBERED,
-        Insn::Exit => known,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::functions::Functions;
     use waggle_isa::{assemble, decode_program, encode_program, Syntax};
 
-    fn known_before(src: &str, at: usize) -> Regs {
+    fn known_before(src: &str, at: usize) -> RegSet {
         let insns = decode_program(&encode_program(&assemble(src, Syntax::Ubpf).unwrap())).unwrap();
         let layout = Layout::new(&insns);
         let functions = Functions::discover(&layout);
