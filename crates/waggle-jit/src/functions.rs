@@ -110,6 +110,9 @@ pub(crate) struct Function {
     pub body: Vec<Index>,
     /// Whether an instruction of `body` starts a basic block.
     pub leader: Vec<bool>,
+    /// Whether a jump of `body` goes to an instruction (not only the
+    /// instruction before it falling through).
+    pub jumped_to: Vec<bool>,
     /// Entries of the functions this one calls.
     pub callees: Vec<Index>,
     /// Whether running this function can stop the whole program (a helper
@@ -173,6 +176,7 @@ impl Function {
             entry,
             body,
             leader,
+            jumped_to: is_target,
             callees,
             may_stop,
         }

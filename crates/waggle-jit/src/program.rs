@@ -412,24 +412,12 @@ impl<'a> Prepared<'a> {
         let program = Program::new(insns, registry.clone())?;
         let layout = Layout::new(insns);
         let functions = Functions::discover(&layout);
-        let mut helpers: Vec<Helper> = Vec::new();
-        let mut helper_slot = vec![0u32; insns.len()];
-        for (i, &(pc, insn)) in insns.iter().enumerate() {
-            if let Insn::Call(CallTarget::Helper(id)) = insn {
-                let helper = u32::try_from(id)
-                    .ok()
-                    .and_then(|id| registry.get(id))
-                    .ok_or(PrepareError::UnknownHelper { pc, id })?;
-                let slot = match helpers.iter().position(|h| h.id == helper.id) {
-                    Some(slot) => slot,
-                    None => {
-                        helpers.push(helper.clone());
-                        helpers.len() - 1
-                    }
-                };
-                helper_slot[i] = slot as u32;
-            }
-        }
+        // The interpreter's helper table, so that both engines number
+        // helper calls alike.
+        let helpers = program.helpers().to_vec();
+        let helper_slot = (0..insns.len())
+            .map(|i| program.helper_index(i).unwrap_or(0) as u32)
+            .collect();
         let constants = insns.iter().filter_map(|(_, insn)| match insn {
             Insn::LdImm64 {
                 value: LdImm64::Imm(v),

@@ -151,18 +151,10 @@ pub(crate) fn translate(
         None
     };
     let zero_extended = zero_extended::zero_extended(facts.layout, f);
-    let mut jumped_to = vec![false; facts.layout.len() + 1];
-    for &i in &f.body {
-        if let (Insn::Jump { .. } | Insn::Ja { .. } | Insn::JaLong { .. }, Some(target)) =
-            (facts.layout.insn(i), facts.layout.targets[i])
-        {
-            jumped_to[target] = true;
-        }
-    }
     let mut t = Translator {
         b,
         zero_extended,
-        jumped_to,
+        jumped_to: &f.jumped_to,
         converted: vec![false; facts.layout.len()],
         facts,
         regs,
@@ -266,9 +258,8 @@ struct Translator<'a, 'b> {
     /// By instruction: the registers whose upper 32 bits are zero before
     /// it (see `zero_extended.rs`).
     zero_extended: Vec<u16>,
-    /// By instruction: whether a jump can reach it (not only the
-    /// instruction before it).
-    jumped_to: Vec<bool>,
+    /// By instruction: whether a jump goes to it ([`Function::jumped_to`]).
+    jumped_to: &'a [bool],
     /// By instruction: translated as part of a conditional move.
     converted: Vec<bool>,
 }

@@ -372,6 +372,20 @@ impl Program {
     pub fn registry(&self) -> &Arc<HelperRegistry> {
         &self.registry
     }
+
+    /// The helpers the program's direct calls name, each once, in the order
+    /// of their first call.
+    pub fn helpers(&self) -> &[Helper] {
+        &self.helpers
+    }
+
+    /// For the instruction at index `i` of those [`Program::new`] took: the
+    /// index in [`Program::helpers`] of the helper it calls, if it is a
+    /// direct helper call.
+    pub fn helper_index(&self, i: usize) -> Option<usize> {
+        let op = self.ops.get(i)?;
+        (op.kind == Kind::CallHelper).then_some(op.off as usize)
+    }
 }
 
 fn ld_imm64_name(v: LdImm64) -> &'static str {
