@@ -39,38 +39,19 @@ impl Bytes<'_> {
     }
 }
 
-fn def(name: &str, map_type: u32, key_size: u32, value_size: u32, max_entries: u32) -> MapDef {
-    MapDef {
-        name: name.into(),
-        map_type,
-        key_size,
-        value_size,
-        max_entries,
-        flags: 0,
-        map_extra: 0,
-        pinning: 0,
-        inner: None,
-        data: None,
-        initial_slots: vec![],
-        btf_key_type_id: 0,
-        btf_value_type_id: 0,
-        spin_lock_offset: None,
-    }
-}
-
 /// Map 0: hash (4-byte keys, 8-byte values); 1: `.bss` (64 bytes of global
 /// data); 2: ring buffer; 3: array of 4 16-byte values.
 fn maps() -> Vec<MapDef> {
-    let mut bss = def(".bss", 2, 4, 64, 1);
+    let mut bss = MapDef::with_sizes(".bss", 2, 4, 64, 1);
     bss.data = Some(MapData {
         bytes: vec![0; 64],
         read_only: false,
     });
     vec![
-        def("h", 1, 4, 8, 16),
+        MapDef::with_sizes("h", 1, 4, 8, 16),
         bss,
-        def("rb", 27, 0, 0, 4096),
-        def("arr", 2, 4, 16, 4),
+        MapDef::with_sizes("rb", 27, 0, 0, 4096),
+        MapDef::with_sizes("arr", 2, 4, 16, 4),
     ]
 }
 
@@ -571,7 +552,6 @@ pub fn report(target: &str) {
     }
 }
 
-
 /// What one fuzzer input becomes: a program, its type, and the rest of the
 /// input, from which its run takes its packet or context.
 pub struct Case {
@@ -675,7 +655,11 @@ pub fn uses_callbacks(case: &Case) -> bool {
 /// # Safety
 /// For engines other than the checked interpreter, the program must have
 /// been accepted by the verifier ([`accept`] guarantees it).
-pub unsafe fn run(loaded: &LoadedObject, case: &Case, engine: Engine) -> Result<RunResult, RunError> {
+pub unsafe fn run(
+    loaded: &LoadedObject,
+    case: &Case,
+    engine: Engine,
+) -> Result<RunResult, RunError> {
     let cfg = RunConfig {
         budget: Some(2_000_000),
         cpu: Some(0),

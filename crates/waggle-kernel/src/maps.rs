@@ -423,22 +423,7 @@ mod tests {
     use super::*;
 
     fn data_def(name: &str) -> MapDef {
-        let mut def = MapDef {
-            name: name.to_string(),
-            map_type: 2,
-            key_size: 4,
-            value_size: 4,
-            max_entries: 1,
-            flags: 0,
-            map_extra: 0,
-            pinning: 0,
-            inner: None,
-            data: None,
-            initial_slots: Vec::new(),
-            btf_key_type_id: 0,
-            btf_value_type_id: 0,
-            spin_lock_offset: None,
-        };
+        let mut def = MapDef::with_sizes(name, 2, 4, 4, 1);
         if name.starts_with('.') {
             def.data = Some(waggle_object::MapData {
                 bytes: vec![0; 4],

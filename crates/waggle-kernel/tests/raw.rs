@@ -105,35 +105,20 @@ fn raw_programs_load_run_and_are_rejected_with_a_log() {
     ));
 }
 
-fn def(name: &str, map_type: u32, key_size: u32, value_size: u32, max_entries: u32) -> MapDef {
-    MapDef {
-        name: name.into(),
-        map_type,
-        key_size,
-        value_size,
-        max_entries,
-        flags: 0,
-        map_extra: 0,
-        pinning: 0,
-        inner: None,
-        data: None,
-        initial_slots: vec![],
-        btf_key_type_id: 0,
-        btf_value_type_id: 0,
-        spin_lock_offset: None,
-    }
-}
-
 #[test]
 fn raw_programs_with_maps_from_definitions() {
     require_kernel!();
-    let mut rodata = def(".rodata", 2, 4, 8, 1);
+    let mut rodata = MapDef::with_sizes(".rodata", 2, 4, 8, 1);
     rodata.flags = 1 << 7; // BPF_F_RDONLY_PROG
     rodata.data = Some(MapData {
         bytes: 40u64.to_le_bytes().to_vec(),
         read_only: true,
     });
-    let maps = KernelMaps::create("raw_test", &[def("counts", 1, 4, 8, 16), rodata]).unwrap();
+    let maps = KernelMaps::create(
+        "raw_test",
+        &[MapDef::with_sizes("counts", 1, 4, 8, 16), rodata],
+    )
+    .unwrap();
     assert_eq!(maps.len(), 2);
     assert!(maps.fd(0).unwrap() >= 0 && maps.fd(2).is_none());
     // r0 = *(.rodata + 0) + 2, after a hash lookup the program checks.

@@ -52,6 +52,23 @@ pub struct MapDef {
 }
 
 impl MapDef {
+    /// A map defined by its type and sizes alone, as a legacy `maps`
+    /// section defines one: no flags, BTF types, data or inner map.
+    pub fn with_sizes(
+        name: impl Into<String>,
+        map_type: u32,
+        key_size: u32,
+        value_size: u32,
+        max_entries: u32,
+    ) -> MapDef {
+        MapDef {
+            key_size,
+            value_size,
+            max_entries,
+            ..MapDef::new(name.into(), map_type)
+        }
+    }
+
     pub(crate) fn new(name: String, map_type: u32) -> MapDef {
         MapDef {
             name,

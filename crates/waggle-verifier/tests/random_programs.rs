@@ -49,22 +49,7 @@ fn prog(slots: Vec<RawInsn>, prog_type: ProgramType) -> ProgramDef {
 }
 
 fn maps() -> Vec<MapDef> {
-    let def = |name: &str, map_type, key_size, value_size, max_entries| MapDef {
-        name: name.into(),
-        map_type,
-        key_size,
-        value_size,
-        max_entries,
-        flags: 0,
-        map_extra: 0,
-        pinning: 0,
-        inner: None,
-        data: None,
-        initial_slots: vec![],
-        btf_key_type_id: 0,
-        btf_value_type_id: 0,
-        spin_lock_offset: None,
-    };
+    let def = MapDef::with_sizes;
     vec![
         def("h", 1, 4, 8, 16),
         def(".bss", 2, 4, 16, 1),

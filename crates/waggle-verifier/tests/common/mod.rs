@@ -84,20 +84,9 @@ fn map(spec: &str) -> MapDef {
     let inner =
         matches!(map_type, 12 | 13).then(|| Box::new(map(&format!("{}.inner:array:4:4:1", f[0]))));
     MapDef {
-        name: f[0].to_string(),
-        map_type,
-        key_size: num(f[2]),
-        value_size: num(f[3]),
-        max_entries: num(f[4]),
         flags,
-        map_extra: 0,
-        pinning: 0,
         inner,
-        data: None,
-        initial_slots: vec![],
-        btf_key_type_id: 0,
-        btf_value_type_id: 0,
-        spin_lock_offset: None,
+        ..MapDef::with_sizes(f[0], map_type, num(f[2]), num(f[3]), num(f[4]))
     }
 }
 
