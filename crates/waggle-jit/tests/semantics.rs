@@ -1096,9 +1096,8 @@ fn counted_loops_compare_the_new_counter() {
     }
 }
 
-/// Compiled functions start on 64-byte lines (the JIT pads their start so
-/// that the innermost loop starts a line), and the padding changes no
-/// result.
+/// Compiled functions start on 64-byte lines and are padded so that their
+/// innermost loop starts a line; the padding changes no result.
 #[test]
 fn functions_start_on_cache_lines() {
     let reg = Arc::new(HelperRegistry::new());
@@ -1128,6 +1127,24 @@ fn functions_start_on_cache_lines() {
     assert_eq!(jit.function_count(), 2);
     for (entry, code) in jit.native_code() {
         assert_eq!(code.as_ptr() as usize % 64, 0, "function {entry}");
+        // Each function has one loop: some backward jump (`jcc rel32` or
+        // `jmp rel32`) goes to a line start.
+        let backward_targets: Vec<usize> = (0..code.len())
+            .filter_map(|at| {
+                let (len, rel_at) = match code[at..] {
+                    [0x0f, 0x80..=0x8f, ..] => (6, at + 2),
+                    [0xe9, ..] => (5, at + 1),
+                    _ => return None,
+                };
+                let rel = i32::from_le_bytes(code.get(rel_at..rel_at + 4)?.try_into().ok()?);
+                let target = (at + len) as i64 + i64::from(rel);
+                (0..at as i64).contains(&target).then_some(target as usize)
+            })
+            .collect();
+        assert!(
+            backward_targets.iter().any(|t| t % 64 == 0),
+            "function {entry}: no loop head on a line: {backward_targets:x?}"
+        );
     }
 }
 
