@@ -591,15 +591,7 @@ pub fn case(data: &[u8]) -> Case {
 /// lookups find values), if the verifier accepts it and the runtime loads it.
 pub fn accept(case: &Case) -> Option<LoadedObject> {
     TRIED.fetch_add(1, Ordering::Relaxed);
-    let prog = ProgramDef {
-        name: "fuzz".into(),
-        section: case.prog_type.name().into(),
-        prog_type: case.prog_type,
-        insns: case.slots.clone(),
-        lines: vec![],
-        func_info: vec![],
-        line_info: vec![],
-    };
+    let prog = program(case);
     let maps = maps();
     if verify(&prog, &maps, &VerifyOptions { max_insns: 20_000 }).is_err() {
         return None;
@@ -610,7 +602,12 @@ pub fn accept(case: &Case) -> Option<LoadedObject> {
 
 /// Another copy of an accepted case's program, with maps of its own.
 pub fn reload(case: &Case) -> Option<LoadedObject> {
-    let prog = ProgramDef {
+    load(program(case), maps())
+}
+
+/// The case's program as an object would define it.
+fn program(case: &Case) -> ProgramDef {
+    ProgramDef {
         name: "fuzz".into(),
         section: case.prog_type.name().into(),
         prog_type: case.prog_type,
@@ -618,8 +615,7 @@ pub fn reload(case: &Case) -> Option<LoadedObject> {
         lines: vec![],
         func_info: vec![],
         line_info: vec![],
-    };
-    load(prog, maps())
+    }
 }
 
 fn load(prog: ProgramDef, maps: Vec<MapDef>) -> Option<LoadedObject> {
