@@ -50,7 +50,7 @@ pub(crate) unsafe extern "C" fn call_helper(
     let ctx = unsafe { &mut *ctx };
     let pc = (site >> 32) as usize;
     let compiled = ctx.compiled;
-    match compiled.helpers.get(site as u32 as usize) {
+    match compiled.program.helpers().get(site as u32 as usize) {
         Some(helper) => invoke(ctx, helper, pc, [r1, r2, r3, r4, r5]),
         // Slots come from the translator's own table: cannot happen.
         None => fail(

@@ -21,7 +21,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use thiserror::Error;
 use waggle_isa::{decode_program, CallTarget, Insn, LdImm64};
-use waggle_vm::helpers::Helper;
 use waggle_vm::{
     HelperRegistry, Input, Outcome, PrepareError, Program, Region, RunError, RunOptions,
     MAX_CALL_FRAMES,
@@ -120,11 +119,10 @@ const _: () = {
 /// What running compiled code needs, shared with the trampolines.
 pub(crate) struct Compiled {
     /// The program as the interpreter prepares it: validation, the helper
-    /// registry for `callx`, and what `HelperContext::call_function` checks
-    /// callback references against.
+    /// registry for `callx`, what `HelperContext::call_function` checks
+    /// callback references against, and the helpers named by direct calls
+    /// (`Program::helpers`), by the slot compiled code passes.
     pub program: Program,
-    /// Helpers named by direct calls, by the slot compiled code passes.
-    pub helpers: Box<[Helper]>,
     /// Compiled functions by entry instruction, ascending.
     entries: Box<[(usize, JitFn)]>,
     /// Frames to zero before a run: 1 without local calls, else all.
@@ -206,7 +204,6 @@ impl JitProgram {
             program,
             layout,
             functions,
-            helpers,
             maps,
             blinding_key,
             ..
@@ -234,7 +231,6 @@ impl JitProgram {
         Ok(JitProgram {
             compiled: Compiled {
                 program,
-                helpers: helpers.into_boxed_slice(),
                 entries,
                 frames: if has_calls { MAX_CALL_FRAMES } else { 1 },
                 helper_sites: HelperSites::new(&layout, &functions),
@@ -383,9 +379,8 @@ pub(crate) struct Prepared<'a> {
     pub program: Program,
     pub layout: Layout<'a>,
     pub functions: Functions,
-    /// One slot per distinct helper, as the interpreter has.
-    pub helpers: Vec<Helper>,
-    /// Table slot of each helper call instruction (by instruction index).
+    /// Table slot of each helper call instruction (by instruction index):
+    /// its helper's index in `program.helpers()`.
     helper_slot: Vec<u32>,
     pub maps: MapTable,
     /// The constant-blinding key compiled code reads, if blinded.
@@ -414,7 +409,6 @@ impl<'a> Prepared<'a> {
         let functions = Functions::discover(&layout);
         // The interpreter's helper table, so that both engines number
         // helper calls alike.
-        let helpers = program.helpers().to_vec();
         let helper_slot = (0..insns.len())
             .map(|i| program.helper_index(i).unwrap_or(0) as u32)
             .collect();
@@ -433,7 +427,6 @@ impl<'a> Prepared<'a> {
             program,
             layout,
             functions,
-            helpers,
             helper_slot,
             maps,
             blinding_key,
@@ -481,7 +474,7 @@ impl<'a> Prepared<'a> {
             layout,
             helper_slot: &self.helper_slot,
             maps: &self.maps,
-            helpers: &self.helpers,
+            helpers: self.program.helpers(),
             blinding,
             verified: self.verified,
             check_depth: functions.check_depth,
