@@ -20,10 +20,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use thiserror::Error;
-use waggle_isa::{decode_program, CallTarget, Insn, LdImm64};
+use waggle_isa::{decode_program, Insn, LdImm64};
 use waggle_vm::{
     HelperRegistry, Input, Outcome, PrepareError, Program, Region, RunError, RunOptions,
-    MAX_CALL_FRAMES,
 };
 
 /// Why a program could not be compiled.
@@ -225,14 +224,11 @@ impl JitProgram {
                 })
             })
             .collect();
-        let has_calls = insns
-            .iter()
-            .any(|(_, i)| matches!(i, Insn::Call(CallTarget::Local(_))));
         Ok(JitProgram {
             compiled: Compiled {
-                program,
                 entries,
-                frames: if has_calls { MAX_CALL_FRAMES } else { 1 },
+                frames: program.frames(),
+                program,
                 helper_sites: HelperSites::new(&layout, &functions),
                 reads_packet: insns
                     .iter()

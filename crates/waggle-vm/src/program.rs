@@ -373,6 +373,12 @@ impl Program {
         &self.registry
     }
 
+    /// The stack frames the program can use: 1 without local calls, else
+    /// all ([`MAX_CALL_FRAMES`]).
+    pub fn frames(&self) -> usize {
+        self.frames
+    }
+
     /// The helpers the program's direct calls name, each once, in the order
     /// of their first call.
     pub fn helpers(&self) -> &[Helper] {
