@@ -11,6 +11,7 @@
 
 mod map_calls;
 mod stack_slots;
+mod switches;
 mod zero_extended;
 
 use crate::alu;
@@ -21,14 +22,15 @@ use crate::maps::{MapCallSites, MapTable};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{I16, I32, I64, I8};
 use cranelift_codegen::ir::{
-    AbiParam, AtomicRmwOp, Block, FuncRef, InstBuilder, MemFlagsData, SigRef, Signature, Type,
-    Value,
+    AbiParam, AtomicRmwOp, Block, FuncRef, InstBuilder, JumpTableData, MemFlagsData, SigRef,
+    Signature, Type, Value,
 };
 use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use map_calls::KnownRegs;
 use stack_slots::StackSlots;
 use std::collections::HashMap;
+use switches::Switch;
 use waggle_isa::{
     AluOp, AtomicOp, CallTarget, Insn, JmpCond, LdImm64, MemSize, Reg, Source, Width,
 };
@@ -151,10 +153,21 @@ pub(crate) fn translate(
         None
     };
     let zero_extended = zero_extended::zero_extended(facts.layout, f);
+    // Blinded programs keep their trees: a table's bounds are constants too.
+    let switches = if facts.blinding.is_none() {
+        switches::switches(facts.layout, f)
+    } else {
+        HashMap::new()
+    };
+    let mut jumped_to = f.jumped_to.clone();
+    for leaf in switches.values().flat_map(Switch::leaves) {
+        jumped_to[leaf] = true;
+    }
     let mut t = Translator {
         b,
         zero_extended,
-        jumped_to: &f.jumped_to,
+        jumped_to,
+        switches,
         converted: vec![false; facts.layout.len()],
         facts,
         regs,
@@ -169,6 +182,7 @@ pub(crate) fn translate(
         sites: MapCallSites::default(),
         cold_fall_through: cold_fall_throughs(facts.layout, f, &loops, &component),
         loops,
+        component,
         blinding,
         stack,
     };
@@ -247,6 +261,9 @@ struct Translator<'a, 'b> {
     /// The instruction ranges of the function's loops: from a backward
     /// jump's target to the jump, inclusive.
     loops: Vec<(Index, Index)>,
+    /// By instruction: its strongly connected component (see
+    /// [`strongly_connected`]).
+    component: Vec<usize>,
     /// By instruction: a conditional jump that stays in its loop when taken
     /// and whose fall-through leaves it (see [`cold_fall_throughs`]).
     cold_fall_through: Vec<bool>,
@@ -258,8 +275,12 @@ struct Translator<'a, 'b> {
     /// By instruction: the registers whose upper 32 bits are zero before
     /// it (see `zero_extended.rs`).
     zero_extended: Vec<u16>,
-    /// By instruction: whether a jump goes to it ([`Function::jumped_to`]).
-    jumped_to: &'a [bool],
+    /// By instruction: whether a jump goes to it ([`Function::jumped_to`],
+    /// and the leaves of `switches`).
+    jumped_to: Vec<bool>,
+    /// The trees of jumps translated as jump tables, by root jump (see
+    /// `switches.rs`).
+    switches: HashMap<Index, Switch>,
     /// By instruction: translated as part of a conditional move.
     converted: Vec<bool>,
 }
@@ -280,6 +301,21 @@ fn loop_spans(layout: &Layout<'_>, f: &Function, component: &[usize]) -> Vec<(In
             _ => None,
         })
         .collect()
+}
+
+/// Whether the jump at `i` to `target` leaves a loop that contains `i`
+/// (`loops` as [`loop_spans`] finds them). A backward jump inside its
+/// strongly connected component goes back to a loop's head, so it stays in
+/// the loop, even where the loop has several backward jumps and the spans
+/// from their targets to them overlap (a `continue` that jumps back to the
+/// loop's increment).
+fn leaves_loop(loops: &[(Index, Index)], component: &[usize], i: Index, target: Index) -> bool {
+    if target <= i && component.get(target) == Some(&component[i]) {
+        return false;
+    }
+    loops
+        .iter()
+        .any(|&(head, end)| head <= i && i <= end && (target < head || target > end))
 }
 
 /// The strongly connected component of each instruction of `f` in its
@@ -490,6 +526,10 @@ impl Translator<'_, '_> {
                 src,
                 ..
             } => {
+                if let Some(switch) = self.switches.remove(&i) {
+                    self.switch(&switch);
+                    return Ok(());
+                }
                 let target = self.target(i)?;
                 let c = self.condition(width, cond, dst, src);
                 if let Some(skipped) = self.conditional_moves(i, target) {
@@ -552,7 +592,7 @@ impl Translator<'_, '_> {
             } if self.stack.as_ref().is_some_and(|s| s.holds(off, size)) => {
                 let v = self.operand(src, I64);
                 let stack = self.stack.as_ref().expect("checked");
-                if !stack.store(&mut self.b, size, off, v) {
+                if !stack.store(&mut self.b, i, size, off, v) {
                     return Err(Untranslatable {
                         pc,
                         what: "a stack access outside the slots found",
@@ -666,8 +706,6 @@ impl Translator<'_, '_> {
         Ok(())
     }
 
-    /// Whether the jump at `i` to `target` leaves a loop that contains `i`
-    /// (and is not that loop's own backward jump).
     /// The instructions a forward jump at `i` to `target` skips, if they
     /// can run as conditional moves instead: at most two ALU instructions
     /// that nothing else jumps to, with no division (whose zero check
@@ -720,10 +758,49 @@ impl Translator<'_, '_> {
         Ok(())
     }
 
-    fn leaves_loop(&self, i: Index, target: Index) -> bool {
-        self.loops
+    /// Jumps through a table to where the tree of jumps `switch` replaces
+    /// would go.
+    fn switch(&mut self, switch: &Switch) {
+        let ty = ty_of(switch.width);
+        let v = self.get_as(switch.reg, ty);
+        let index = if switch.low == 0 {
+            v
+        } else {
+            self.b.ins().iadd_imm_s(v, switch.low.wrapping_neg() as i64)
+        };
+        let default = self.block(switch.default);
+        // `br_table` takes a 32-bit index: a 64-bit one is range-checked
+        // first (the table's own check then never fails).
+        let index = if ty == I64 {
+            let inside =
+                self.b
+                    .ins()
+                    .icmp_imm_u(IntCC::UnsignedLessThan, index, switch.table.len() as i64);
+            let table = self.b.create_block();
+            self.b.ins().brif(inside, table, &[], default, &[]);
+            self.b.switch_to_block(table);
+            self.b.ins().ireduce(I32, index)
+        } else {
+            index
+        };
+        let default = self.b.func.dfg.block_call(default, &[]);
+        let entries: Vec<_> = switch
+            .table
             .iter()
-            .any(|&(head, end)| head <= i && i <= end && (target < head || target > end))
+            .map(|&t| {
+                let block = self.block(t);
+                self.b.func.dfg.block_call(block, &[])
+            })
+            .collect();
+        let table = self
+            .b
+            .create_jump_table(JumpTableData::new(default, &entries));
+        self.b.ins().br_table(index, table);
+        self.open = false;
+    }
+
+    fn leaves_loop(&self, i: Index, target: Index) -> bool {
+        leaves_loop(&self.loops, &self.component, i, target)
     }
 
     fn target(&self, i: Index) -> Result<Index, Untranslatable> {
@@ -990,5 +1067,34 @@ mod tests {
         let f = &functions.list[0];
         let component = strongly_connected(&layout, f);
         assert_eq!(loop_spans(&layout, f, &component), vec![(2, 3)]);
+    }
+
+    /// A loop with two backward jumps (the loop's own, and a `continue`
+    /// that jumps back to its increment) has two overlapping spans; its own
+    /// backward jump leaves neither, and its exit leaves it.
+    #[test]
+    fn backward_jumps_to_the_head_stay_in_the_loop() {
+        let src = "mov %r6, 0\n\
+                   mov %r4, 0\n\
+                   jeq %r6, 30, +7\n\
+                   jeq %r4, 0, +4\n\
+                   sub %r4, 1\n\
+                   add %r6, 1\n\
+                   jne %r6, 40, -5\n\
+                   ja +2\n\
+                   mov %r4, 3\n\
+                   ja -5\n\
+                   exit";
+        let insns = decode_program(&encode_program(&assemble(src, Syntax::Ubpf).unwrap())).unwrap();
+        let layout = Layout::new(&insns);
+        let functions = Functions::discover(&layout);
+        let f = &functions.list[0];
+        let component = strongly_connected(&layout, f);
+        let loops = loop_spans(&layout, f, &component);
+        assert_eq!(loops, vec![(2, 6), (5, 9)]);
+        assert!(!leaves_loop(&loops, &component, 6, 2));
+        assert!(!leaves_loop(&loops, &component, 9, 5));
+        assert!(leaves_loop(&loops, &component, 2, 10));
+        assert!(leaves_loop(&loops, &component, 7, 10));
     }
 }

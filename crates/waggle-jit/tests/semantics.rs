@@ -940,7 +940,8 @@ fn products_with_a_single_bit_factor_agree() {
 
 /// With `verified`, a frame nothing points into lives in registers: stores
 /// and loads of every size at every position inside a slot, overlapping,
-/// sign-extending and across a loop give what the interpreter gives; a
+/// sign-extending, across a loop and alone in their slot give what the
+/// interpreter gives; a
 /// program that copies `r10` keeps its stack in memory and agrees too.
 #[test]
 fn stack_slots_in_registers_agree_with_the_stack_in_memory() {
@@ -975,6 +976,12 @@ fn stack_slots_in_registers_agree_with_the_stack_in_memory() {
                 ldxsb %r5, [%r10-17]\n\
                 add %r0, %r5\n\
                 ldxw %r5, [%r10-20]\n\
+                add %r0, %r5\n\
+                stxh [%r10-30], %r6\n\
+                ldxh %r5, [%r10-30]\n\
+                add %r0, %r5\n\
+                stxw [%r10-36], %r0\n\
+                ldxsw %r5, [%r10-36]\n\
                 add %r0, %r5\n";
     for src in [
         format!("{body}exit"),
@@ -1184,4 +1191,141 @@ fn short_forward_jumps_over_alu_code_become_conditional_moves() {
             );
         }
     }
+}
+
+/// Whether some compiled function jumps indirectly (`jmp *%reg`, with or
+/// without a REX prefix): only jump tables do.
+fn jumps_indirectly(jit: &JitProgram) -> bool {
+    jit.native_code().any(|(_, code)| {
+        code.windows(2)
+            .any(|w| w[0] == 0xff && (0xe0..=0xe7).contains(&w[1]))
+    })
+}
+
+/// A state machine whose `switch` clang would compile into a tree of
+/// jumps (BPF has no indirect jump) runs through one jump table, with the
+/// interpreter's results for states inside and outside the table; a
+/// 64-bit tree with negative cases wraps its table around zero; three
+/// cases stay compares.
+#[test]
+fn trees_of_jumps_on_one_register_become_jump_tables() {
+    let reg = Arc::new(HelperRegistry::new());
+    // r7 is the state: 0..=4 are cases, anything else resets to 0.
+    let machine = "mov %r0, 0\n\
+                   mov32 %r7, 0\n\
+                   mov %r6, 0\n\
+                   loop:\n\
+                   mov %r3, %r1\n\
+                   add %r3, %r6\n\
+                   ldxb %r2, [%r3]\n\
+                   jsgt32 %r7, 1, high\n\
+                   jeq32 %r7, 0, s0\n\
+                   jeq32 %r7, 1, s1\n\
+                   ja other\n\
+                   high:\n\
+                   jeq32 %r7, 2, s2\n\
+                   jeq32 %r7, 3, s3\n\
+                   jeq32 %r7, 4, s4\n\
+                   other:\n\
+                   add %r0, 1000\n\
+                   mov32 %r7, 0\n\
+                   ja next\n\
+                   s0:\n\
+                   mov32 %r7, %r2\n\
+                   and32 %r7, 7\n\
+                   ja next\n\
+                   s1:\n\
+                   add %r0, %r2\n\
+                   mov32 %r7, %r2\n\
+                   rsh32 %r7, 5\n\
+                   ja next\n\
+                   s2:\n\
+                   mul %r0, 3\n\
+                   mov32 %r7, 4\n\
+                   ja next\n\
+                   s3:\n\
+                   xor %r0, %r2\n\
+                   mov32 %r7, 1\n\
+                   ja next\n\
+                   s4:\n\
+                   lsh %r0, 1\n\
+                   mov32 %r7, -1\n\
+                   next:\n\
+                   add %r6, 1\n\
+                   jne %r6, 32, loop\n\
+                   lsh %r7, 56\n\
+                   or %r0, %r7\n\
+                   exit";
+    let (interp, jit) = program(machine, &reg);
+    assert!(jumps_indirectly(&jit), "no jump table");
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    for _ in 0..200 {
+        let mut mem = [0u8; 32];
+        for byte in &mut mem {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            *byte = seed as u8;
+        }
+        let expected = interp
+            .run_checked(Input::memory(&mut mem), &opts())
+            .unwrap()
+            .r0;
+        assert_eq!(jit_run(&jit, Input::memory(&mut mem)).unwrap().r0, expected);
+    }
+    // r0 = 10 + case for r2 in -2..=2, else 99.
+    let signed = "ldxdw %r2, [%r1]\n\
+                  jeq %r2, -2, m2\n\
+                  jeq %r2, -1, m1\n\
+                  jeq %r2, 0, z\n\
+                  jeq %r2, 1, p1\n\
+                  jeq %r2, 2, p2\n\
+                  mov %r0, 99\nexit\n\
+                  m2:\nmov %r0, 8\nexit\n\
+                  m1:\nmov %r0, 9\nexit\n\
+                  z:\nmov %r0, 10\nexit\n\
+                  p1:\nmov %r0, 11\nexit\n\
+                  p2:\nmov %r0, 12\nexit";
+    let (interp, jit) = program(signed, &reg);
+    assert!(jumps_indirectly(&jit), "no jump table");
+    let values = [
+        -4i64,
+        -3,
+        -2,
+        -1,
+        0,
+        1,
+        2,
+        3,
+        4,
+        i64::MIN,
+        i64::MAX,
+        0xffff_fffe,
+        1 << 32,
+    ];
+    for v in values {
+        let mut mem = v.to_le_bytes();
+        let expected = interp
+            .run_checked(Input::memory(&mut mem), &opts())
+            .unwrap()
+            .r0;
+        let got = jit_run(&jit, Input::memory(&mut mem)).unwrap().r0;
+        assert_eq!(got, expected, "value {v:#x}");
+        let case = if (-2..=2).contains(&v) {
+            (10 + v) as u64
+        } else {
+            99
+        };
+        assert_eq!(got, case, "value {v:#x}");
+    }
+    let three = "ldxdw %r2, [%r1]\n\
+                 jeq %r2, 1, a\n\
+                 jeq %r2, 2, b\n\
+                 jeq %r2, 3, c\n\
+                 mov %r0, 0\nexit\n\
+                 a:\nmov %r0, 1\nexit\n\
+                 b:\nmov %r0, 2\nexit\n\
+                 c:\nmov %r0, 3\nexit";
+    let (_, jit) = program(three, &reg);
+    assert!(!jumps_indirectly(&jit), "a jump table for three cases");
 }

@@ -38,6 +38,10 @@ use super::{Function, Index, Layout};
 /// offset from `r10` divided by 8, rounded down).
 pub(super) struct StackSlots {
     vars: HashMap<i16, Variable>,
+    /// By instruction: a narrow store after which no byte of its slot
+    /// outside the store is read before being overwritten (see
+    /// [`others_dead`]).
+    others_dead: Vec<bool>,
 }
 
 /// Where an access at `off` of `size` bytes lies: its slot and the byte
@@ -103,7 +107,10 @@ impl StackSlots {
                 (slot, var)
             })
             .collect();
-        Some(StackSlots { vars })
+        Some(StackSlots {
+            vars,
+            others_dead: others_dead(layout, f),
+        })
     }
 
     /// Whether the access of `size` bytes at `r10 + off` is to a slot kept
@@ -140,11 +147,13 @@ impl StackSlots {
         })
     }
 
-    /// Stores the low `size` bytes of `value` at `r10 + off`; `false` if
-    /// `off` is not one of the function's accesses.
+    /// Stores the low `size` bytes of `value` at `r10 + off` (the store
+    /// instruction `i`); `false` if `off` is not one of the function's
+    /// accesses.
     pub fn store(
         &self,
         b: &mut FunctionBuilder<'_>,
+        i: Index,
         size: MemSize,
         off: i16,
         value: Value,
@@ -157,6 +166,13 @@ impl StackSlots {
         };
         let new = match narrow_type(size) {
             None => value,
+            // The other bytes are never read again: the word needs only
+            // these in place (clang spills a 32-bit value with a 4-byte
+            // store and fills it with a 4-byte load).
+            Some(_) if self.others_dead[i] => match at {
+                0 => value,
+                at => b.ins().ishl_imm_s(value, i64::from(at * 8)),
+            },
             Some(ty) => {
                 let bits = ty.bits() as i64;
                 let mask = ((1u64 << bits) - 1) << (at * 8);
@@ -320,6 +336,88 @@ impl Liveness {
     }
 }
 
+/// Frame bytes as bits, byte `k` below `r10` at bit `512 - k`.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+struct FrameBytes([u64; 8]);
+
+impl FrameBytes {
+    /// The `size` bytes at `r10 + off` (inside the frame).
+    fn at(off: i16, size: MemSize) -> FrameBytes {
+        let mut bytes = FrameBytes::default();
+        let start = (off + 512) as usize;
+        for k in start..start + size.bytes() {
+            bytes.0[k / 64] |= 1 << (k % 64);
+        }
+        bytes
+    }
+
+    fn union(self, other: FrameBytes) -> FrameBytes {
+        FrameBytes(std::array::from_fn(|w| self.0[w] | other.0[w]))
+    }
+
+    fn minus(self, other: FrameBytes) -> FrameBytes {
+        FrameBytes(std::array::from_fn(|w| self.0[w] & !other.0[w]))
+    }
+
+    fn meets(self, other: FrameBytes) -> bool {
+        self.0.iter().zip(other.0).any(|(a, b)| a & b != 0)
+    }
+}
+
+/// By instruction of `f`: whether it is a narrow store to the frame after
+/// which no byte of its slot outside the store is read before something
+/// overwrites it. A backward liveness of frame bytes; sound for the
+/// functions [`StackSlots::of`] accepts, whose frame only their own loads
+/// and stores at constant offsets can reach.
+fn others_dead(layout: &Layout<'_>, f: &Function) -> Vec<bool> {
+    let n = layout.len();
+    // Bytes read and bytes written by each instruction.
+    let effect = |i: Index| match layout.insn(i) {
+        Insn::Load { size, src, off, .. } if src == Reg::R10 => place(off, size)
+            .map_or((FrameBytes::default(), FrameBytes::default()), |_| {
+                (FrameBytes::at(off, size), FrameBytes::default())
+            }),
+        Insn::Store { size, dst, off, .. } if dst == Reg::R10 => place(off, size)
+            .map_or((FrameBytes::default(), FrameBytes::default()), |_| {
+                (FrameBytes::default(), FrameBytes::at(off, size))
+            }),
+        _ => (FrameBytes::default(), FrameBytes::default()),
+    };
+    let mut live_in = vec![FrameBytes::default(); n];
+    let live_out = |live_in: &[FrameBytes], i: Index| {
+        layout
+            .successors(i)
+            .filter(|&s| s < n)
+            .fold(FrameBytes::default(), |acc, s| acc.union(live_in[s]))
+    };
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for &i in f.body.iter().rev() {
+            let (used, defined) = effect(i);
+            let new = used.union(live_out(&live_in, i).minus(defined));
+            if new != live_in[i] {
+                live_in[i] = new;
+                changed = true;
+            }
+        }
+    }
+    let mut dead = vec![false; n];
+    for &i in &f.body {
+        if let Insn::Store { size, dst, off, .. } = layout.insn(i) {
+            let Some((slot, _)) = place(off, size) else {
+                continue;
+            };
+            if dst != Reg::R10 || size == MemSize::DW {
+                continue;
+            }
+            let others = FrameBytes::at(slot * 8, MemSize::DW).minus(FrameBytes::at(off, size));
+            dead[i] = !live_out(&live_in, i).meets(others);
+        }
+    }
+    dead
+}
+
 /// The narrow type of an access of `size`, `None` for 8 bytes.
 fn narrow_type(size: MemSize) -> Option<Type> {
     match size {
@@ -384,6 +482,38 @@ mod tests {
         let f = &functions.list[0];
         let component = strongly_connected(&layout, f);
         within_registers(&layout, f, &component, vec![-5, -4, -3, -2, -1])
+    }
+
+    /// A narrow store whose slot's other bytes no later load reads, before
+    /// a store overwrites them, needs no merge; one whose other bytes are
+    /// read does.
+    #[test]
+    fn narrow_stores_know_when_the_rest_of_their_slot_is_dead() {
+        let src = "stxw [%r10-8], %r1\n\
+                   ldxw %r2, [%r10-8]\n\
+                   stxdw [%r10-8], %r2\n\
+                   jeq %r2, 0, +1\n\
+                   stxw [%r10-8], %r3\n\
+                   ldxdw %r0, [%r10-8]\n\
+                   stxh [%r10-14], %r1\n\
+                   ldxdw %r4, [%r10-16]\n\
+                   stxb [%r10-20], %r1\n\
+                   ldxb %r4, [%r10-20]\n\
+                   exit";
+        let insns = decode_program(&encode_program(&assemble(src, Syntax::Ubpf).unwrap())).unwrap();
+        let layout = Layout::new(&insns);
+        let functions = Functions::discover(&layout);
+        let dead = others_dead(&layout, &functions.list[0]);
+        // 0: the slot is overwritten whole (2) before the rest is read.
+        assert!(dead[0]);
+        // 4: the 8-byte load at 5 reads the rest.
+        assert!(!dead[4]);
+        // 6: the 8-byte load at 7 reads the slot's other six bytes.
+        assert!(!dead[6]);
+        // 8: only its own byte is read again.
+        assert!(dead[8]);
+        // Not narrow stores.
+        assert!(!dead[2] && !dead[1]);
     }
 
     #[test]
