@@ -428,6 +428,46 @@ impl Gen<'_, '_> {
         }
     }
 
+    /// A `switch` as clang compiles it for BPF: jumps comparing one
+    /// register with constants, each to its case, which adds to `r0` and
+    /// jumps to the common end; the register's other values go to the
+    /// default case. Sometimes a first signed comparison splits the values
+    /// in two (a binary search), and sometimes a comparison is not an
+    /// equality, so the tree's leaves cover ranges.
+    fn switch(&mut self) {
+        let reg = self.scratch();
+        let class = if self.b.below(2) == 0 { 0x06 } else { 0x05 };
+        let cases = self.b.range(3, 8) as usize;
+        let split = self.b.below(2) == 0;
+        let base = self.slots.len();
+        let first = base + split as usize;
+        // compares, the default's jump to the end, two slots per case
+        let bodies = first + cases + 1;
+        let end = bodies + 2 * cases;
+        if split {
+            let half = cases / 2;
+            let mid = self.b.range(0, 6);
+            self.push(ins(0x60 | class, reg, 0, half as i16, mid)); // jsgt
+        }
+        for case in 0..cases {
+            let op = match self.b.below(8) {
+                0 => self.b.pick(&[0x20u8, 0x30, 0x50, 0x60, 0xa0, 0xc0]),
+                _ => 0x10,
+            };
+            let at = first + case;
+            let off = (bodies + 2 * case) as i32 - at as i32 - 1;
+            let imm = self.b.range(-3, 12);
+            self.push(ins(op | class, reg, 0, off as i16, imm));
+        }
+        self.push(ins(0x05, 0, 0, (end - bodies) as i16, 0));
+        for _ in 0..cases {
+            let v = self.b.range(1, 1000);
+            self.push(ins(0x07, R0, 0, 0, v));
+            let here = self.slots.len();
+            self.push(ins(0x05, 0, 0, (end - here - 1) as i16, 0));
+        }
+    }
+
     fn generate(&mut self) -> Vec<RawInsn> {
         // r6 = ctx; r7/r8 = data/data_end where there is a packet.
         self.push(mov_reg(R6, R1));
@@ -457,7 +497,7 @@ impl Gen<'_, '_> {
         }
         let n = self.b.range(2, 24);
         for _ in 0..n {
-            match self.b.below(20) {
+            match self.b.below(21) {
                 0..=3 => self.alu(),
                 4..=5 => self.stack(),
                 6..=8 => self.packet(),
@@ -469,6 +509,7 @@ impl Gen<'_, '_> {
                 15 => self.bounded_loop(),
                 16 => self.bpf_loop(),
                 17 => self.local_call(),
+                18 => self.switch(),
                 _ => self.branch(),
             }
         }
