@@ -1328,4 +1328,24 @@ fn trees_of_jumps_on_one_register_become_jump_tables() {
                  c:\nmov %r0, 3\nexit";
     let (_, jit) = program(three, &reg);
     assert!(!jumps_indirectly(&jit), "a jump table for three cases");
+    // Cases before the tree, and a default that runs off the end.
+    let off_the_end = "ja start\n\
+                       one:\nmov %r0, 1\nexit\n\
+                       two:\nmov %r0, 2\nexit\n\
+                       three:\nmov %r0, 3\nexit\n\
+                       four:\nmov %r0, 4\nexit\n\
+                       start:\n\
+                       ldxdw %r2, [%r1]\n\
+                       jeq %r2, 1, one\n\
+                       jeq %r2, 2, two\n\
+                       jeq %r2, 3, three\n\
+                       jeq %r2, 4, four";
+    let (_, jit) = program(off_the_end, &reg);
+    assert!(jumps_indirectly(&jit), "no jump table");
+    let insns = assemble(off_the_end, Syntax::Ubpf).unwrap();
+    for v in 0u64..6 {
+        let mut mem = v.to_le_bytes();
+        let got = both_engines(&insns, &mut mem, &reg);
+        assert_eq!(got.is_ok(), (1..=4).contains(&v), "value {v}: {got:?}");
+    }
 }
