@@ -351,27 +351,27 @@ mod tests {
         }
     }
 
+    /// A chain of `jeq` on `(register, constant)`, each to its own case
+    /// (`r0 = k + 1; exit`), after a default case (`r0 = 0; exit`): with `n`
+    /// compares, the default is at `n` and case `k` at `n + 2 + 2k`.
+    fn chain(compares: &[(&str, i32)]) -> String {
+        let n = compares.len();
+        let mut src = String::new();
+        for (i, (reg, value)) in compares.iter().enumerate() {
+            let off = n + 2 + 2 * i - i - 1;
+            src += &format!("jeq %{reg}, {value}, +{off}\n");
+        }
+        for k in 0..=n {
+            src += &format!("mov %r0, {k}\nexit\n");
+        }
+        src
+    }
+
     /// Negative cases: the table wraps around zero.
     #[test]
     fn tables_wrap_around_zero() {
-        let src = "jeq %r1, -2, +6\n\
-                   jeq %r1, -1, +7\n\
-                   jeq %r1, 0, +8\n\
-                   jeq %r1, 1, +9\n\
-                   jeq %r1, 2, +10\n\
-                   mov %r0, 0\n\
-                   exit\n\
-                   mov %r0, 1\n\
-                   exit\n\
-                   mov %r0, 2\n\
-                   exit\n\
-                   mov %r0, 3\n\
-                   exit\n\
-                   mov %r0, 4\n\
-                   exit\n\
-                   mov %r0, 5\n\
-                   exit";
-        let found = switches_of(src);
+        let src = chain(&[("r1", -2), ("r1", -1), ("r1", 0), ("r1", 1), ("r1", 2)]);
+        let found = switches_of(&src);
         let switch = &found[&0];
         assert_eq!(switch.width, Width::W64);
         assert_eq!(switch.low, -2i64 as u64);
@@ -380,57 +380,24 @@ mod tests {
     }
 
     /// Three cases are quicker as compares; a comparison of another
-    /// register, or one that changes nothing but a register, ends the tree.
+    /// register ends the tree.
     #[test]
     fn small_or_mixed_trees_stay_jumps() {
-        let three = "jeq %r1, 1, +4\n\
-                     jeq %r1, 2, +5\n\
-                     jeq %r1, 3, +6\n\
-                     mov %r0, 0\n\
-                     exit\n\
-                     mov %r0, 1\n\
-                     exit\n\
-                     mov %r0, 2\n\
-                     exit\n\
-                     mov %r0, 3\n\
-                     exit";
-        assert!(switches_of(three).is_empty());
-        let mixed = "jeq %r1, 1, +5\n\
-                     jeq %r1, 2, +6\n\
-                     jeq %r2, 3, +7\n\
-                     jeq %r1, 4, +8\n\
-                     mov %r0, 0\n\
-                     exit\n\
-                     mov %r0, 1\n\
-                     exit\n\
-                     mov %r0, 2\n\
-                     exit\n\
-                     mov %r0, 3\n\
-                     exit\n\
-                     mov %r0, 4\n\
-                     exit";
-        assert!(switches_of(mixed).is_empty());
+        assert!(switches_of(&chain(&[("r1", 1), ("r1", 2), ("r1", 3)])).is_empty());
+        let mixed = chain(&[("r1", 1), ("r1", 2), ("r2", 3), ("r1", 4)]);
+        assert!(switches_of(&mixed).is_empty());
     }
 
     /// Values far apart make no table.
     #[test]
     fn sparse_cases_stay_jumps() {
-        let src = "jeq %r1, 1, +5\n\
-                   jeq %r1, 1000, +6\n\
-                   jeq %r1, 2000, +7\n\
-                   jeq %r1, 3000, +8\n\
-                   jeq %r1, 4000, +9\n\
-                   exit\n\
-                   mov %r0, 1\n\
-                   exit\n\
-                   mov %r0, 2\n\
-                   exit\n\
-                   mov %r0, 3\n\
-                   exit\n\
-                   mov %r0, 4\n\
-                   exit\n\
-                   mov %r0, 5\n\
-                   exit";
-        assert!(switches_of(src).is_empty());
+        let src = chain(&[
+            ("r1", 1),
+            ("r1", 1000),
+            ("r1", 2000),
+            ("r1", 3000),
+            ("r1", 4000),
+        ]);
+        assert!(switches_of(&src).is_empty());
     }
 }
