@@ -1,15 +1,12 @@
 //! ALU operations whose BPF semantics differ from Cranelift's instructions:
 //! division and modulo (Cranelift traps where BPF defines a result), byte
-//! order, and the widening of 32-bit results; and the patterns clang emits
-//! that one machine instruction does better (single-bit products, 16-bit
-//! values read a byte at a time).
+//! order, and the widening of 32-bit results; and a pattern clang emits
+//! that one machine instruction does better (single-bit products; values
+//! read a byte at a time are in `wide_loads.rs`).
 
-use cranelift_codegen::cursor::{Cursor, FuncCursor};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{I16, I32, I64};
-use cranelift_codegen::ir::{
-    Inst, InstBuilder, InstructionData, MemFlagsData, Opcode, Type, Value, ValueDef,
-};
+use cranelift_codegen::ir::{InstBuilder, InstructionData, Opcode, Type, Value, ValueDef};
 use cranelift_frontend::FunctionBuilder;
 use waggle_isa::EndianOp;
 
@@ -207,152 +204,6 @@ fn is_constant(b: &FunctionBuilder<'_>, v: Value, c: i64) -> bool {
         ),
         _ => false,
     }
-}
-
-/// `x | y`. When the two are the bytes at `p + k` and `p + k + 1` put
-/// together in either order (`p[k] << 8 | p[k + 1]`, how clang reads a
-/// big-endian 16-bit field it cannot prove aligned, or the little-endian
-/// converse), one 16-bit load does the work of the two byte loads, the
-/// shift and the or, byte-swapped for the big-endian order. The wide load
-/// takes the place of the first byte load, and both byte loads become a
-/// shift or a mask of it, for whatever else uses them (the optimiser drops
-/// them if nothing does).
-///
-/// `flags` are those of the program's loads, which the wide load shares.
-pub(crate) fn or(b: &mut FunctionBuilder<'_>, x: Value, y: Value, flags: MemFlagsData) -> Value {
-    let ty = b.func.dfg.value_type(x);
-    let pair = byte_pair(b, x, y).or_else(|| byte_pair(b, y, x));
-    let Some(pair) = pair else {
-        return b.ins().bor(x, y);
-    };
-    // The two loads in program order; the wide load goes before the first.
-    let (first, second) = if b.func.layout.pp_cmp(pair.low_load, pair.high_load).is_lt() {
-        (pair.low_load, pair.high_load)
-    } else {
-        (pair.high_load, pair.low_load)
-    };
-    let mut cursor = FuncCursor::new(b.func).at_inst(first);
-    let wide = cursor.ins().uload16(I64, flags, pair.base, pair.offset);
-    // A little-endian load: the byte at the lower address is the low half.
-    let at_lower = if pair.big_endian {
-        pair.high_load
-    } else {
-        pair.low_load
-    };
-    for load in [first, second] {
-        if load == at_lower {
-            b.func.replace(load).band_imm_s(wide, 0xff);
-        } else {
-            b.func.replace(load).ushr_imm_s(wide, 8);
-        }
-    }
-    let half = b.ins().ireduce(I16, wide);
-    let half = if pair.big_endian {
-        b.ins().bswap(half)
-    } else {
-        half
-    };
-    b.ins().uextend(ty, half)
-}
-
-/// Two adjacent byte loads put together as a 16-bit value.
-struct BytePair {
-    /// The address of the lower byte.
-    base: Value,
-    offset: i32,
-    /// Whether the byte shifted left (the high half) is the one at the
-    /// lower address.
-    big_endian: bool,
-    /// The loads of the shifted byte and of the other one.
-    high_load: Inst,
-    low_load: Inst,
-}
-
-/// If `high` is a byte load shifted left by 8 and `low` a load of the byte
-/// next to it, with memory unchanged since both: the pair.
-fn byte_pair(b: &FunctionBuilder<'_>, high: Value, low: Value) -> Option<BytePair> {
-    let dfg = &b.func.dfg;
-    let ValueDef::Result(shift, _) = dfg.value_def(unwrap_widths(b, high)) else {
-        return None;
-    };
-    let InstructionData::Binary {
-        opcode: Opcode::Ishl,
-        args: [shifted, amount],
-    } = dfg.insts[shift]
-    else {
-        return None;
-    };
-    if !is_constant(b, unwrap_widths(b, amount), 8) {
-        return None;
-    }
-    let (high_load, base_h, off_h) = byte_load(b, shifted)?;
-    let (low_load, base_l, off_l) = byte_load(b, low)?;
-    if base_h != base_l || !unchanged_since(b, high_load) || !unchanged_since(b, low_load) {
-        return None;
-    }
-    let (offset, big_endian) = match off_l.checked_sub(off_h)? {
-        1 => (off_h, true),
-        -1 => (off_l, false),
-        _ => return None,
-    };
-    Some(BytePair {
-        base: base_h,
-        offset,
-        big_endian,
-        high_load,
-        low_load,
-    })
-}
-
-/// Whether memory is as `load` read it: `load` is in the block being built
-/// and nothing after it there may write memory (a store, an atomic, a call).
-fn unchanged_since(b: &FunctionBuilder<'_>, load: Inst) -> bool {
-    let layout = &b.func.layout;
-    if layout.inst_block(load) != b.current_block() {
-        return false;
-    }
-    let mut next = layout.next_inst(load);
-    while let Some(inst) = next {
-        let op = b.func.dfg.insts[inst].opcode();
-        if op.can_store() || op.is_call() {
-            return false;
-        }
-        next = layout.next_inst(inst);
-    }
-    true
-}
-
-/// `v` as a zero-extended byte load: the load and its address.
-fn byte_load(b: &FunctionBuilder<'_>, v: Value) -> Option<(Inst, Value, i32)> {
-    let dfg = &b.func.dfg;
-    let ValueDef::Result(inst, _) = dfg.value_def(unwrap_widths(b, v)) else {
-        return None;
-    };
-    match dfg.insts[inst] {
-        InstructionData::Load {
-            opcode: Opcode::Uload8,
-            arg,
-            offset,
-            ..
-        } => Some((inst, arg, offset.into())),
-        _ => None,
-    }
-}
-
-/// `v` without the narrowing and widening around 32-bit operations, which
-/// change no bit of a byte or of a value shifted within 16 bits.
-fn unwrap_widths(b: &FunctionBuilder<'_>, mut v: Value) -> Value {
-    let dfg = &b.func.dfg;
-    while let ValueDef::Result(inst, _) = dfg.value_def(v) {
-        match dfg.insts[inst] {
-            InstructionData::Unary {
-                opcode: Opcode::Ireduce | Opcode::Uextend,
-                arg,
-            } => v = arg,
-            _ => break,
-        }
-    }
-    v
 }
 
 #[cfg(test)]

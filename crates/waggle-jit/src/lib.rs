@@ -63,6 +63,7 @@ mod optimize;
 mod program;
 mod target;
 mod translate;
+mod wide_loads;
 
 pub use frames::{TailCallTargetError, TailCallTargets};
 pub use maps::{DeleteFn, Lookup, LookupFn, MapAccess, MapCallSites, UpdateFn};

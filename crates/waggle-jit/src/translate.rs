@@ -15,6 +15,7 @@ mod switches;
 mod zero_extended;
 
 use crate::alu;
+use crate::wide_loads;
 use crate::frames::offsets;
 use crate::functions::{Function, Index, Layout};
 use crate::helpers::{self, fault};
@@ -840,7 +841,7 @@ impl Translator<'_, '_> {
                     AluOp::Add => ins.iadd(a, b),
                     AluOp::Sub => ins.isub(a, b),
                     AluOp::Mul => alu::mul(&mut self.b, a, b),
-                    AluOp::Or => alu::or(&mut self.b, a, b, MEM),
+                    AluOp::Or => wide_loads::or(&mut self.b, a, b, MEM),
                     AluOp::And => ins.band(a, b),
                     AluOp::Xor => ins.bxor(a, b),
                     // Cranelift masks shift amounts to the operand width, as

@@ -1014,10 +1014,11 @@ fn stack_slots_in_registers_agree_with_the_stack_in_memory() {
     }
 }
 
-/// Two adjacent bytes put together with a shift and an or (one 16-bit load
-/// on the JIT) give the interpreter's value in both byte orders, both
-/// widths and both operand orders; a store to one of the bytes between the
-/// loads and the or keeps the byte as loaded.
+/// Bytes put together with shifts and ors (one 16-, 32- or 64-bit load on
+/// the JIT) give the interpreter's value in both byte orders, both widths
+/// and both operand orders, with the byte loads used again elsewhere, after
+/// a store to one of the bytes, with a store between the loads and with a
+/// shift that drops a byte.
 #[test]
 fn byte_pairs_read_as_one_load_agree() {
     let reg = Arc::new(HelperRegistry::new());
@@ -1032,13 +1033,25 @@ fn byte_pairs_read_as_one_load_agree() {
         "ldxb %r2, [%r1+3]\nldxb %r0, [%r1+1]\nlsh32 %r0, 8\nor32 %r0, %r2\nexit",
         // The byte loads used again after the or.
         "ldxb %r2, [%r1+7]\nldxb %r3, [%r1+6]\nmov %r0, %r3\nlsh %r0, 8\nor %r0, %r2\nadd %r0, %r3\nadd %r0, %r2\nexit",
+        // clang's big-endian u32 (`p[0] << 24 | ... | p[3]`).
+        BE32,
+        // Little-endian u32 at an odd offset, 32-bit operations.
+        "ldxb %r3, [%r1+8]\nlsh32 %r3, 24\nldxb %r0, [%r1+7]\nlsh32 %r0, 16\nor32 %r0, %r3\nldxb %r3, [%r1+6]\nlsh32 %r3, 8\nor32 %r0, %r3\nldxb %r1, [%r1+5]\nor32 %r0, %r1\nexit",
+        // clang's big-endian u64: a 32-bit half shifted up, bytes below.
+        "ldxb %r2, [%r1+4]\nlsh %r2, 24\nldxb %r0, [%r1+5]\nlsh %r0, 16\nor %r0, %r2\nldxb %r2, [%r1]\nlsh32 %r2, 24\nldxb %r3, [%r1+1]\nlsh32 %r3, 16\nor32 %r3, %r2\nldxb %r2, [%r1+2]\nlsh32 %r2, 8\nor32 %r3, %r2\nldxb %r2, [%r1+3]\nor32 %r3, %r2\nlsh %r3, 32\nor %r0, %r3\nldxb %r2, [%r1+6]\nlsh %r2, 8\nor %r0, %r2\nldxb %r1, [%r1+7]\nor %r0, %r1\nexit",
+        // A 32-bit shift drops the top byte of a 64-bit pair: no u32.
+        "ldxh %r2, [%r1+1]\nlsh32 %r2, 24\nldxb %r0, [%r1]\nlsh %r0, 16\nor %r0, %r2\nldxb %r3, [%r1+2]\nlsh %r3, 8\nor %r0, %r3\nldxb %r3, [%r1+3]\nor %r0, %r3\nexit",
+        // Loads used again, one of them after a store to its byte.
+        "ldxb %r2, [%r1+3]\nldxb %r3, [%r1+2]\nldxb %r4, [%r1+1]\nldxb %r5, [%r1]\nmov %r0, %r5\nlsh %r0, 8\nor %r0, %r4\nlsh %r0, 8\nor %r0, %r3\nlsh %r0, 8\nor %r0, %r2\nstb [%r1+2], 0x55\nadd %r0, %r3\nlsh %r4, 40\nadd %r0, %r4\nexit",
+        // A store between the loads: no wide load.
+        "ldxb %r3, [%r1]\nlsh32 %r3, 24\nldxb %r0, [%r1+1]\nlsh32 %r0, 16\nor32 %r0, %r3\nstb [%r1+3], 0x11\nldxb %r3, [%r1+2]\nlsh32 %r3, 8\nor32 %r0, %r3\nldxb %r1, [%r1+3]\nor32 %r0, %r1\nexit",
     ];
     for src in programs {
         let insns = assemble(src, Syntax::Ubpf).unwrap();
         for fill in [
-            [0x12u8, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0],
-            [0xff; 8],
-            [0; 8],
+            [0x12u8, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 0x11],
+            [0xff; 9],
+            [0; 9],
         ] {
             let mut mem = fill;
             both_engines(&insns, &mut mem, &reg).unwrap();
@@ -1053,7 +1066,28 @@ fn byte_pairs_read_as_one_load_agree() {
     let mut mem = [0x12u8, 0x34, 0, 0, 0, 0, 0, 0];
     let stored = assemble(programs[2], Syntax::Ubpf).unwrap();
     assert_eq!(both_engines(&stored, &mut mem, &reg).unwrap().r0, 0x1234);
+    let mut mem = [0x12u8, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 0x11];
+    let be32 = assemble(BE32, Syntax::Ubpf).unwrap();
+    assert_eq!(both_engines(&be32, &mut mem, &reg).unwrap().r0, 0x1234_5678);
+    let le32 = assemble(programs[6], Syntax::Ubpf).unwrap();
+    assert_eq!(both_engines(&le32, &mut mem, &reg).unwrap().r0, 0x11f0_debc);
+    let be64 = assemble(programs[7], Syntax::Ubpf).unwrap();
+    assert_eq!(
+        both_engines(&be64, &mut mem, &reg).unwrap().r0,
+        0x1234_5678_9abc_def0
+    );
+    // The u32 is one load and a byte swap: `bswap r32` (0f c8+r), with or
+    // without a REX prefix, and one byte load at most (the others gone).
+    let (_, jit) = program(BE32, &reg);
+    let code: Vec<u8> = jit.native_code().flat_map(|(_, c)| c.to_vec()).collect();
+    assert!(
+        code.windows(2).any(|w| w[0] == 0x0f && (0xc8..=0xcf).contains(&w[1])),
+        "no bswap in {code:02x?}"
+    );
 }
+
+/// clang's big-endian u32 read of `p[0..4]`.
+const BE32: &str = "ldxb %r3, [%r1]\nlsh %r3, 24\nldxb %r2, [%r1+1]\nlsh %r2, 16\nor %r2, %r3\nldxb %r3, [%r1+2]\nlsh %r3, 8\nor %r2, %r3\nldxb %r3, [%r1+3]\nor %r2, %r3\nmov %r0, %r2\nexit";
 
 /// Counted loops (`i += 1; if i != N`) compare the new counter with `N`,
 /// not the old one with `N - 1` as Cranelift's optimiser rewrites it (which
