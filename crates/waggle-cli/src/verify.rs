@@ -20,6 +20,13 @@ pub struct Args {
     /// Give up after this many processed instructions (Linux's limit is 1,000,000).
     #[arg(long, default_value_t = 1_000_000)]
     max_insns: u64,
+    /// Verify as Linux does for a loader without CAP_PERFMON
+    /// (`allow_ptr_leaks` off): reject every way a pointer's address could
+    /// become a number (32-bit or bitwise arithmetic on pointers, pointer
+    /// differences, comparisons other than NULL and packet bounds checks,
+    /// pointers stored outside the stack or passed to helpers as numbers).
+    #[arg(long)]
+    unprivileged: bool,
     /// 0: verdicts; 1: also each verified program's listing annotated with
     /// what the proof established (the region every access stays in,
     /// unreachable code); 2: also the constant and zero-extended registers
@@ -46,6 +53,7 @@ pub fn main(args: Args) -> Result<(), Failure> {
     let obj = Object::parse(&args.file.display().to_string(), &data).map_err(Failure::bad_input)?;
     let opts = VerifyOptions {
         max_insns: args.max_insns,
+        allow_ptr_leaks: !args.unprivileged,
     };
     let programs: Vec<_> = obj
         .programs

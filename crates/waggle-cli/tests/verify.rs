@@ -97,3 +97,42 @@ fn log_level_annotates_the_listing_with_what_was_proven() {
     );
     assert!(text.contains("; r3 zext32"), "{text}");
 }
+
+#[test]
+fn unprivileged_rejects_addresses_that_become_numbers() {
+    // Packet parsing behind bounds checks and map lookups behind NULL
+    // checks verify for a loader without allow_ptr_leaks too.
+    for name in ["xdp_drop_icmp", "xdp_proto_count", "tc_rewrite"] {
+        let out = waggle(&[
+            "verify",
+            &format!("examples/c/{name}.bpf.o"),
+            "--unprivileged",
+        ]);
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // xdp_lb computes the packet length as `data_end - data`, which Linux
+    // allows only privileged loaders.
+    let lb = "examples/c/xdp_lb.bpf.o";
+    assert!(waggle(&["verify", lb]).status.success());
+    let out = waggle(&["verify", lb, "--unprivileged"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for expected in [
+        "error: subtraction on the pointers in r6 and r7 would turn an address into a number",
+        "(__u64)(data_end - data)",
+        "= r6: pkt_end",
+        "= rule: without allow_ptr_leaks (an unprivileged loader) pointers allow only 64-bit copies",
+    ] {
+        assert!(err.contains(expected), "missing `{expected}` in:\n{err}");
+    }
+    let out = waggle(&["verify", lb, "--unprivileged", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v[0]["verified"], false);
+    assert_eq!(v[0]["error"]["kind"], "pointer_leak");
+    let help = String::from_utf8_lossy(&waggle(&["verify", "--help"]).stdout).into_owned();
+    assert!(help.contains("--unprivileged"), "{help}");
+}

@@ -27,6 +27,12 @@ pub enum ErrorKind {
     PointerArithmetic,
     /// A comparison of pointers into different regions.
     PointerComparison,
+    /// An address would become a number the program can see (by
+    /// arithmetic, a comparison, a store outside the stack, a helper
+    /// argument or a stack slot read as bytes): rejected only when
+    /// [`VerifyOptions::allow_ptr_leaks`](crate::VerifyOptions::allow_ptr_leaks)
+    /// is off, as Linux does for loaders without `CAP_PERFMON`.
+    PointerLeak,
     /// A helper call that is unknown or not allowed for the program type.
     Helper,
     /// A helper argument of the wrong kind, size or state.

@@ -497,6 +497,8 @@ pub fn name(id: u32) -> String {
     }
 }
 
+/// `bpf_trace_printk`.
+pub const TRACE_PRINTK: u32 = 6;
 /// `bpf_for_each_map_elem`.
 pub const FOR_EACH_MAP_ELEM: u32 = 164;
 /// `bpf_loop`.

@@ -36,9 +36,10 @@
 //!   function references and `data_end`); pointer differences only within a
 //!   region; no other operation on pointers (a 32-bit move or subtraction, a
 //!   negation or a byte swap turns a pointer into a number, as Linux allows
-//!   privileged programs).
+//!   privileged programs; see Privilege).
 //! - Comparisons: NULL checks refine every copy of a nullable pointer;
-//!   pointers are compared only within a region or with numbers.
+//!   pointers are compared only within a region or with numbers (only in
+//!   NULL and packet bounds checks without `allow_ptr_leaks`).
 //! - Helpers: a prototype table (maps, keys and values of the map's sizes,
 //!   memory with its size argument, the context, constant allocation sizes,
 //!   ring buffer records) with the program types and map types each allows;
@@ -68,14 +69,41 @@
 //!
 //! # Privilege
 //!
-//! Waggle verifies as Linux does for a privileged loader (`CAP_BPF`,
-//! `CAP_PERFMON`): pointers may become numbers (and so be stored in maps or
-//! returned); Linux's extra rules for unprivileged programs (no pointer
-//! leaks, Spectre masking) are not applied. Waggle is stricter than
-//! privileged Linux in three ways: no read of a stack byte never written,
-//! no comparison or subtraction of pointers into different regions, no
-//! pointer as a program's return value; and it rejects a loop around a
-//! `bpf_loop` call that never ends, which Linux prunes.
+//! By default Waggle verifies as Linux does for a privileged loader
+//! (`CAP_BPF`, `CAP_PERFMON`, whose verifier runs with `allow_ptr_leaks`):
+//! pointers may become numbers. A 32-bit copy or subtraction, a negation
+//! or a byte swap of a pointer is a number made of its address; pointers
+//! into one region may be subtracted and compared with each other and with
+//! any number; a pointer may be stored into a map value, packet data, the
+//! context or a ring buffer record, passed to a helper as a number, and a
+//! spilled pointer partly overwritten and its other bytes read as a number.
+//!
+//! With [`VerifyOptions::allow_ptr_leaks`] off, Waggle applies Linux's
+//! rules for a loader without `allow_ptr_leaks` instead: no address ever
+//! becomes a number the program (or whoever reads its maps and output) can
+//! see. Every operation above is rejected as [`ErrorKind::PointerLeak`]
+//! (Linux: `R%d 32-bit pointer arithmetic prohibited`, `R%d partial copy of
+//! pointer`, `R%d pointer arithmetic prohibited`, `R%d pointer -= pointer
+//! prohibited`, `R%d pointer comparison prohibited`, `R%d leaks addr into
+//! map` / `mem` / `ctx` / `packet` / `helper function`, `attempt to corrupt
+//! spilled pointer on stack`, `spilled ptr in range of var-offset stack
+//! write`, `invalid indirect read from stack`). What remains: 64-bit copies
+//! of pointers and 64-bit addition and subtraction of numbers; comparisons
+//! of a pointer only in a NULL check (64-bit `==`/`!=` against 0, of a
+//! pointer that may be NULL or is known not to be) or a packet bounds check
+//! (`<`, `<=`, `>`, `>=` of a packet pointer and data_end, or of a metadata
+//! pointer and data); pointers stored only to the stack, whole, and read
+//! back whole; helper arguments that take any value (flags, indices,
+//! `bpf_loop`'s count, what `bpf_trace_printk` prints) take no pointer, and
+//! stack memory passed to a helper holds no spilled pointer. Linux's other
+//! rules for unprivileged loaders (Spectre masking, the program types and
+//! helpers they may use) are not applied in either mode.
+//!
+//! In both modes Waggle is stricter than privileged Linux in three ways: no
+//! read of a stack byte never written, no comparison or subtraction of
+//! pointers into different regions, no pointer as a program's return
+//! value; and it rejects a loop around a `bpf_loop` call that never ends,
+//! which Linux prunes.
 //!
 //! # Not checked yet (reported as [`ErrorKind::Unsupported`])
 //!

@@ -647,8 +647,10 @@ fn imprecise_covers(old: &Val, cur: &Val, ids: &mut IdMap) -> bool {
 /// unknown, pointers that differ unusable, stack bytes written in both only
 /// "written", others unwritten. The result covers `cur` (so exploring it
 /// instead is sound) and, once numbers go unknown, every state a callback
-/// loop reaches (so exploration ends).
-pub fn widen(old: &State, cur: &mut State, live: &[FrameLive], hull: bool) {
+/// loop reaches (so exploration ends). Without `allow_ptr_leaks` a slot
+/// where either state spilled a pointer becomes unwritten instead, so that
+/// the pointer's bytes are never read as a number.
+pub fn widen(old: &State, cur: &mut State, live: &[FrameLive], hull: bool, allow_ptr_leaks: bool) {
     if old.frames.len() != cur.frames.len() {
         return;
     }
@@ -680,9 +682,11 @@ pub fn widen(old: &State, cur: &mut State, live: &[FrameLive], hull: bool) {
                     spill: join(&o.spill, &c.spill, hull),
                 }
             } else {
+                let pointer = |s: &Slot| matches!(s.spill, Val::Ptr(_) | Val::Dead(_));
+                let hide = !allow_ptr_leaks && (pointer(&o) || pointer(&c));
                 let mut marks = [Mark::Misc; 8];
                 for (k, m) in marks.iter_mut().enumerate() {
-                    if o.marks[k] == Mark::Invalid || c.marks[k] == Mark::Invalid {
+                    if o.marks[k] == Mark::Invalid || c.marks[k] == Mark::Invalid || hide {
                         *m = Mark::Invalid;
                     }
                 }

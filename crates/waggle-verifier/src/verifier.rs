@@ -51,12 +51,36 @@ pub struct VerifyOptions {
     /// Instructions processed over all paths before giving up (Linux's
     /// `BPF_COMPLEXITY_LIMIT_INSNS`).
     pub max_insns: u64,
+    /// Whether a pointer may become a number the program can see, as Linux
+    /// allows a loader with `CAP_PERFMON` (its `env->allow_ptr_leaks`).
+    ///
+    /// `true` (the default): the privileged rules. A 32-bit copy or
+    /// subtraction, a negation or a byte swap of a pointer gives a number
+    /// made of its address; pointers into one region may be subtracted and
+    /// compared with each other and with numbers; a pointer may be stored
+    /// into a map value, packet data, the context or a ring buffer record,
+    /// passed to a helper as a number, and a spilled pointer read back as
+    /// bytes of the stack.
+    ///
+    /// `false`: Linux's rules for a loader without `allow_ptr_leaks`: no
+    /// address ever becomes a number. Pointers allow only 64-bit copies and
+    /// 64-bit addition and subtraction of numbers; they are compared only
+    /// in a NULL check (a pointer that may be NULL, or one the verifier
+    /// knows is not, against 0 with `==`/`!=`) or in a packet bounds check
+    /// (a packet pointer against `data_end`, a metadata pointer against
+    /// `data`, with `<`, `<=`, `>`, `>=`); they are stored only to the
+    /// stack, whole, and a spilled pointer is never overwritten in part,
+    /// read at a variable offset, updated atomically, or passed to a helper
+    /// inside stack memory; helper arguments that take any value take no
+    /// pointer. Every such rejection has [`ErrorKind::PointerLeak`].
+    pub allow_ptr_leaks: bool,
 }
 
 impl Default for VerifyOptions {
     fn default() -> Self {
         VerifyOptions {
             max_insns: 1_000_000,
+            allow_ptr_leaks: true,
         }
     }
 }
@@ -473,6 +497,8 @@ struct Verifier<'a> {
     pc: usize,
     /// What each instruction's visits proved, when asked for.
     facts: Option<FactsBuilder>,
+    /// [`VerifyOptions::allow_ptr_leaks`].
+    allow_ptr_leaks: bool,
 }
 
 impl<'a> Verifier<'a> {
@@ -539,6 +565,7 @@ impl<'a> Verifier<'a> {
             tail_chains: HashSet::new(),
             pc: 0,
             facts: None,
+            allow_ptr_leaks: opts.allow_ptr_leaks,
             cfg,
         }
     }
@@ -1041,7 +1068,13 @@ impl<'a> Verifier<'a> {
                 // converges with them), unknown numbers after two rounds (a
                 // counter never would).
                 let hull = rounds <= 2;
-                widen(&self.explored[i][k].state, &mut w.state, &live, hull);
+                widen(
+                    &self.explored[i][k].state,
+                    &mut w.state,
+                    &live,
+                    hull,
+                    self.allow_ptr_leaks,
+                );
             }
         }
         // Whether this path keeps its state here if nothing prunes it:
@@ -1258,6 +1291,13 @@ impl<'a> Verifier<'a> {
                 self.check_writable(st, dst)?;
                 let v = match self.read(st, dst)? {
                     Val::Scalar { val, .. } => val.neg(width),
+                    _ if !self.allow_ptr_leaks => {
+                        return Err(self.alu_leak(
+                            st,
+                            format!("negation of the pointer in r{}", dst.num()),
+                            &[dst],
+                        ));
+                    }
                     _ => Scalar::UNKNOWN.neg(width),
                 };
                 Self::set(st, dst, Val::scalar(v));
@@ -1268,6 +1308,13 @@ impl<'a> Verifier<'a> {
                 let _: EndianOp = op;
                 let v = match self.read(st, dst)? {
                     Val::Scalar { val, .. } => val.endian(op, bits),
+                    _ if !self.allow_ptr_leaks => {
+                        return Err(self.alu_leak(
+                            st,
+                            format!("byte swap of the pointer in r{}", dst.num()),
+                            &[dst],
+                        ));
+                    }
                     _ => Scalar::UNKNOWN.endian(op, bits),
                 };
                 Self::set(st, dst, Val::scalar(v));
@@ -1368,7 +1415,13 @@ impl<'a> Verifier<'a> {
                         refs: vec![],
                     },
                 );
-                let (taken, fall) = match self.cond_jump(&state, width, cond, dst, src) {
+                let checked = self.cond_jump(&state, width, cond, dst, src).and_then(|r| {
+                    if !self.allow_ptr_leaks {
+                        self.compare_leak(&state, width, cond, dst, src)?;
+                    }
+                    Ok(r)
+                });
+                let (taken, fall) = match checked {
                     Ok(r) => r,
                     Err(e) => {
                         *st = state;
@@ -1509,6 +1562,15 @@ impl<'a> Verifier<'a> {
                 (AluOp::Mov, Val::Ptr(p)) => {
                     if width == Width::W64 {
                         Val::Ptr(p)
+                    } else if !self.allow_ptr_leaks {
+                        let Source::Reg(r) = src else {
+                            unreachable!("immediates are numbers")
+                        };
+                        return Err(self.alu_leak(
+                            st,
+                            format!("32-bit copy of the pointer in r{}", r.num()),
+                            &[r],
+                        ));
                     } else {
                         // The low half of an address: a number, as Linux
                         // gives privileged programs.
@@ -1546,6 +1608,23 @@ impl<'a> Verifier<'a> {
             (Val::Scalar { .. }, Val::Ptr(_), _) => self.need_reg(st, dst),
             _ => {}
         }
+        // Without allow_ptr_leaks, none of the operations below that give
+        // a number from a pointer (a 32-bit subtraction, the difference of
+        // two pointers) is allowed.
+        let leak = |this: &Self, what: &str| {
+            let ptrs: Vec<IReg> = src_reg
+                .iter()
+                .copied()
+                .filter(|r| matches!(st.cur().regs[r.index()], Val::Ptr(_)))
+                .collect();
+            let named: Vec<String> = ptrs.iter().map(|r| format!("r{}", r.num())).collect();
+            let whose = if ptrs.len() == 1 {
+                format!("the pointer in {}", named[0])
+            } else {
+                format!("the pointers in {}", named.join(" and "))
+            };
+            this.alu_leak(st, format!("{what} on {whose}"), &ptrs)
+        };
         let v = match (a, b) {
             (Val::Scalar { val: x, .. }, Val::Scalar { val: y, .. }) => {
                 Val::scalar(x.alu(op, &y, width))
@@ -1553,11 +1632,17 @@ impl<'a> Verifier<'a> {
             (Val::Ptr(p), Val::Scalar { val: s, .. }) => match (width, op) {
                 (Width::W64, AluOp::Add) => self.ptr_add(st, p, s, false, src_reg)?,
                 (Width::W64, AluOp::Sub) => self.ptr_add(st, p, s, true, src_reg)?,
+                (Width::W32, AluOp::Sub) if !self.allow_ptr_leaks => {
+                    return Err(leak(self, "32-bit subtraction"))
+                }
                 (Width::W32, AluOp::Sub) => Val::scalar(Scalar::unsigned_bytes(4)),
                 _ => return Err(self.bad_ptr_op(st, op, width, src_reg, "on a pointer")),
             },
             (Val::Scalar { val: s, .. }, Val::Ptr(p)) => match (width, op) {
                 (Width::W64, AluOp::Add) => self.ptr_add(st, p, s, false, src_reg)?,
+                (Width::W32, AluOp::Sub) if !self.allow_ptr_leaks => {
+                    return Err(leak(self, "32-bit subtraction"))
+                }
                 (Width::W32, AluOp::Sub) => Val::scalar(Scalar::unsigned_bytes(4)),
                 _ => return Err(self.bad_ptr_op(st, op, width, src_reg, "with a pointer operand")),
             },
@@ -1576,6 +1661,10 @@ impl<'a> Verifier<'a> {
                         src_reg,
                     ));
                 }
+                if !self.allow_ptr_leaks {
+                    let w = if width == Width::W32 { "32-bit " } else { "" };
+                    return Err(leak(self, &format!("{w}subtraction")));
+                }
                 Val::scalar(if width == Width::W64 {
                     Scalar::UNKNOWN
                 } else {
@@ -1586,6 +1675,32 @@ impl<'a> Verifier<'a> {
         };
         Self::set(st, dst, v);
         Ok(())
+    }
+
+    /// `what` would let a spilled pointer's bytes be read as a number, which
+    /// only `allow_ptr_leaks` allows.
+    fn spill_leak(&self, what: String) -> Failure {
+        failure(
+            ErrorKind::PointerLeak,
+            format!("{what}, which would leak its address"),
+            "without allow_ptr_leaks (an unprivileged loader) a pointer spilled to the stack is overwritten only whole (an 8-byte store to its slot) and read back only whole, as a pointer: never in part, at a variable offset, by an atomic operation or by a helper",
+        )
+        .help("keep pointers and data in different stack slots")
+    }
+
+    /// `what` (an operation on a pointer) gives a number made of an
+    /// address, which only `allow_ptr_leaks` allows.
+    fn alu_leak(&self, st: &State, what: String, regs: &[IReg]) -> Failure {
+        self.with_regs(
+            failure(
+                ErrorKind::PointerLeak,
+                format!("{what} would turn an address into a number"),
+                "without allow_ptr_leaks (an unprivileged loader) pointers allow only 64-bit copies and 64-bit addition and subtraction of numbers, so that no address becomes a number",
+            )
+            .help("compute with offsets (numbers) and add them to the pointer instead"),
+            st,
+            regs,
+        )
     }
 
     fn bad_ptr_op(
@@ -1864,6 +1979,29 @@ impl<'a> Verifier<'a> {
             Some((value, src)),
             false,
         )?;
+        // Without allow_ptr_leaks a pointer is stored only to the stack,
+        // where the verifier keeps it a pointer (Linux: `R%d leaks addr
+        // into map` / `mem` / `ctx` / `packet`).
+        if let (Val::Ptr(q), Some(r), false) = (value, src, self.allow_ptr_leaks) {
+            let into = match p.kind {
+                PtrKind::Stack { .. } => return Ok(()),
+                PtrKind::MapValue { map, .. } => format!("the map value of {}", self.map_name(map)),
+                PtrKind::Ctx => "the context".to_string(),
+                PtrKind::Packet | PtrKind::PacketMeta => "packet data".to_string(),
+                PtrKind::Mem { .. } => "a ring buffer record".to_string(),
+                k => k.describe().to_string(),
+            };
+            return Err(self.with_regs(
+                failure(
+                    ErrorKind::PointerLeak,
+                    format!("r{} (a pointer to {}) is stored into {into}, which would leak its address", r.num(), q.kind.describe()),
+                    "without allow_ptr_leaks (an unprivileged loader) pointers are stored only to the stack, never into memory that others read as numbers (map values, packet data, the context, ring buffer records)",
+                )
+                .help("store the data it points to, or an offset, instead of the pointer"),
+                st,
+                &[reg, r],
+            ));
+        }
         Ok(())
     }
 
@@ -2294,6 +2432,13 @@ impl<'a> Verifier<'a> {
             }
             Access::Atomic => {
                 self.stack_read(st, reg, frame, slot_i, b, n, o)?;
+                if !self.allow_ptr_leaks && holds_pointer(st.frames[frame].slot(slot_i)) {
+                    return Err(self.with_regs(
+                        self.spill_leak(format!("atomic update of the pointer spilled at fp{o:+}")),
+                        st,
+                        &[reg],
+                    ));
+                }
                 let slot = st.frames[frame].slot_mut(slot_i);
                 slot.scrub();
                 for m in &mut slot.marks[b..b + n] {
@@ -2400,6 +2545,13 @@ impl<'a> Verifier<'a> {
                 "pointers are stored to the stack whole (8 bytes)",
             ));
         }
+        if !self.allow_ptr_leaks && holds_pointer(slot) {
+            let at = -8 * (slot_i as i64 + 1);
+            return Err(self.spill_leak(format!(
+                "a {n}-byte store at fp{:+} overwrites part of the pointer spilled at fp{at:+}",
+                at + b as i64
+            )));
+        }
         slot.scrub();
         let Val::Scalar { val, id } = v else {
             unreachable!("stored values are initialised")
@@ -2436,6 +2588,18 @@ impl<'a> Verifier<'a> {
     ) -> Res<Option<Val>> {
         if access != Access::Write {
             self.stack_range_initialised(st, reg, frame, lo, hi)?;
+        }
+        if !self.allow_ptr_leaks {
+            if let Some(at) = spilled_pointer(st, frame, lo, hi, (0, 0)) {
+                return Err(self.with_regs(
+                    self.spill_leak(format!(
+                        "a variable-offset {} of stack bytes fp{lo:+}..fp{hi:+} may touch the pointer spilled at fp{at:+}",
+                        access.verb()
+                    )),
+                    st,
+                    &[reg],
+                ));
+            }
         }
         if access == Access::Read {
             let all_zero = (lo..hi).all(|a| {
@@ -2755,8 +2919,7 @@ impl<'a> Verifier<'a> {
                         (Some(nonnull), Some(null))
                     });
                 }
-                if matches!(p.kind, PtrKind::MapValue { .. } | PtrKind::Mem { .. }) && !p.has_var()
-                {
+                if never_null(&p) {
                     // Never NULL.
                     return Ok(if null_when {
                         (None, Some(Box::new(ident)))
@@ -2768,6 +2931,70 @@ impl<'a> Verifier<'a> {
             }
             _ => unreachable!("read() returns initialised values"),
         }
+    }
+
+    /// Without `allow_ptr_leaks`, a comparison involving a pointer is
+    /// allowed only when its outcome tells nothing about an address, as
+    /// Linux's `check_cond_jmp_op` for unprivileged loaders: a 64-bit NULL
+    /// check (`==` or `!=` against 0, as an immediate or a register known
+    /// to be 0) of a pointer that may be NULL or is known not to be, and a
+    /// packet bounds check (`<`, `<=`, `>`, `>=` of a packet pointer and
+    /// data_end, or of a metadata pointer and data). Called once the
+    /// comparison passed the other checks.
+    fn compare_leak(
+        &self,
+        st: &State,
+        width: Width,
+        cond: JmpCond,
+        dst: IReg,
+        src: Source,
+    ) -> Res<()> {
+        let regs = &st.cur().regs;
+        let a = regs[dst.index()];
+        let (b, src_reg) = match src {
+            Source::Imm(k) => (Val::scalar(Scalar::constant(k as i64 as u64)), None),
+            Source::Reg(r) => (regs[r.index()], Some(r)),
+        };
+        let ordered = matches!(cond, JmpCond::Gt | JmpCond::Ge | JmpCond::Lt | JmpCond::Le);
+        let wide = width == Width::W64;
+        let (ok, what) = match (a, b) {
+            (Val::Ptr(p), Val::Ptr(q)) => (
+                wide && ordered && (bounds_pair(&p, &q) || bounds_pair(&q, &p)),
+                format!(
+                    "comparison of the pointers in r{} and r{}",
+                    dst.num(),
+                    src_reg.map_or(0, |r| r.num())
+                ),
+            ),
+            (Val::Ptr(p), Val::Scalar { val, .. }) => (
+                wide && matches!(cond, JmpCond::Eq | JmpCond::Ne)
+                    && val.is_zero()
+                    && (p.kind.maybe_null() || never_null(&p)),
+                format!("comparison of the pointer in r{} with a number", dst.num()),
+            ),
+            (Val::Scalar { .. }, Val::Ptr(_)) => (
+                false,
+                format!(
+                    "comparison of a number with the pointer in r{}",
+                    src_reg.map_or(0, |r| r.num())
+                ),
+            ),
+            _ => return Ok(()),
+        };
+        if ok {
+            return Ok(());
+        }
+        let involved: Vec<IReg> = [Some(dst), src_reg].into_iter().flatten().collect();
+        Err(self.with_regs(
+            failure(
+                ErrorKind::PointerLeak,
+                format!("{what} would tell the program about an address"),
+                "without allow_ptr_leaks (an unprivileged loader) a pointer is compared only with 0 to check it for NULL (64-bit `==` or `!=`), and a packet pointer with data_end (a metadata pointer with data) to check bounds (`<`, `<=`, `>`, `>=`)",
+            )
+            .help("compare offsets (numbers) instead of pointers"),
+            st,
+            &involved,
+        ))
     }
 
     fn ptr_cmp32(&self, st: &State, regs: &[IReg]) -> Failure {
@@ -2795,11 +3022,7 @@ impl<'a> Verifier<'a> {
         Option<Box<dyn FnOnce(State) -> State>>,
         Option<Box<dyn FnOnce(State) -> State>>,
     )> {
-        let is_end_for = |p: &Ptr, e: &Ptr| match (p.kind, e.kind) {
-            (PtrKind::Packet, PtrKind::PacketEnd) => true,
-            (PtrKind::PacketMeta, PtrKind::Packet) => e.off == 0 && !e.has_var(),
-            _ => false,
-        };
+        let is_end_for = bounds_pair;
         // Normalise to `p c e`.
         let (p, c) = if is_end_for(a, b) {
             (a, cond)
@@ -3043,6 +3266,9 @@ impl<'a> Verifier<'a> {
             return Err(wrong(self, st, 2, "a callback function (`r2 = <function>` LD_IMM64)", &r2)
                 .help("load the callback's address with an LD_IMM64 function reference (in C: pass the function's name)"));
         };
+        if id == helpers::LOOP && !self.allow_ptr_leaks {
+            self.helper_number(st, IReg::R1, &name, 0)?;
+        }
         let r3 = arg(self, st, 3)?;
         match r3 {
             Val::Scalar { val, .. } if val.is_zero() => {}
@@ -3053,6 +3279,9 @@ impl<'a> Verifier<'a> {
             v => return Err(wrong(self, st, 3, "a pointer to the stack or NULL", &v)),
         }
         arg(self, st, 4)?;
+        if !self.allow_ptr_leaks {
+            self.helper_number(st, IReg::R4, &name, 3)?;
+        }
         let entry = entry as usize;
         if st.frames.iter().any(|f| f.func as usize == entry) {
             return Err(failure(
@@ -3188,11 +3417,21 @@ impl<'a> Verifier<'a> {
                 "each program type may call only the helpers Linux gives it",
             ));
         }
+        let arg_reg = |k: usize| IReg::new(k as u8 + 1).expect("five arguments");
+        if id == helpers::TRACE_PRINTK && !self.allow_ptr_leaks {
+            // The arguments the format prints, unchecked by Linux (whose
+            // bpf_trace_printk is for CAP_PERFMON loaders only).
+            for k in 2..5 {
+                let r = arg_reg(k);
+                if matches!(st.cur().regs[r.index()], Val::Ptr(_) | Val::Dead(_)) {
+                    self.helper_number(st, r, &name, k)?;
+                }
+            }
+        }
         let mut map: Option<u32> = None;
         let mut release: Option<u32> = None;
         let key_arg = st.cur().regs[2];
         let mut alloc = 0u32;
-        let arg_reg = |k: usize| IReg::new(k as u8 + 1).expect("five arguments");
         for (k, arg) in proto.args.iter().enumerate() {
             let r = arg_reg(k);
             if let Arg::Size { .. } = arg {
@@ -3216,7 +3455,11 @@ impl<'a> Verifier<'a> {
                 )
             };
             match *arg {
-                Arg::Anything => {}
+                Arg::Anything => {
+                    if !self.allow_ptr_leaks {
+                        self.helper_number(st, r, &name, k)?;
+                    }
+                }
                 Arg::MapPtr => {
                     if let Val::Ptr(Ptr {
                         kind: PtrKind::MapOrNull { .. },
@@ -3468,6 +3711,32 @@ impl<'a> Verifier<'a> {
         self.read(st, r)
     }
 
+    /// Without `allow_ptr_leaks`: argument `k` (in `r`), one the helper
+    /// takes as a number (Linux's `ARG_ANYTHING`), is not a pointer, whose
+    /// address the helper would see (Linux: `R%d leaks addr into helper
+    /// function`).
+    fn helper_number(&self, st: &State, r: IReg, name: &str, k: usize) -> Res<()> {
+        let v = st.cur().regs[r.index()];
+        if !matches!(v, Val::Ptr(_) | Val::Dead(_)) {
+            return Ok(());
+        }
+        Err(self.with_regs(
+            failure(
+                ErrorKind::PointerLeak,
+                format!(
+                    "argument {} of {name} (r{}) is a pointer ({}), which would leak its address into the helper",
+                    k + 1,
+                    r.num(),
+                    self.show(&v)
+                ),
+                "without allow_ptr_leaks (an unprivileged loader) the helper arguments that take any value (numbers, flags, indices, what a format prints) take no pointer",
+            )
+            .help("pass a number: the data the pointer points to, or an offset"),
+            st,
+            &[r],
+        ))
+    }
+
     /// A size argument: returns its bounds.
     fn helper_size(
         &self,
@@ -3603,6 +3872,32 @@ impl<'a> Verifier<'a> {
                 }
                 self.note_depth(st, frame, min as i64);
                 let (min, max) = (min as i64, max as i64);
+                if !self.allow_ptr_leaks {
+                    // Bytes the helper certainly writes replace whole
+                    // spills; any other spilled pointer it may read or
+                    // write in part.
+                    let whole = if write && !p.has_var() {
+                        (min, min + lo as i64)
+                    } else {
+                        (0, 0)
+                    };
+                    if let Some(at) = spilled_pointer(st, frame, min, max, whole) {
+                        let what = if write {
+                            format!("may write part of the pointer spilled at fp{at:+}")
+                        } else {
+                            format!("would read the pointer spilled at fp{at:+} as bytes")
+                        };
+                        return Err(self.with_regs(
+                            self.spill_leak(format!(
+                                "argument {} of {name} (r{}) covers stack bytes fp{min:+}..fp{max:+}: the helper {what}",
+                                k + 1,
+                                r.num()
+                            )),
+                            st,
+                            &[r],
+                        ));
+                    }
+                }
                 if write {
                     if p.has_var() {
                         Self::stack_maybe_written(st, frame, min, max, false);
@@ -3731,6 +4026,47 @@ fn const_stack_key(st: &State, key: Val, key_size: u32) -> Option<u64> {
 fn slot_byte(a: i64) -> (usize, usize) {
     let s = ((-a - 1) / 8) as usize;
     (s, (a + 8 * (s as i64 + 1)) as usize)
+}
+
+/// Whether a stack slot holds a spilled pointer (valid or invalidated).
+fn holds_pointer(slot: &Slot) -> bool {
+    matches!(slot.spill, Val::Ptr(_) | Val::Dead(_))
+}
+
+/// The offset of a slot of `frame` holding a spilled pointer that bytes
+/// `lo..hi` touch, leaving out the slots wholly inside `whole` (bytes
+/// certainly overwritten).
+fn spilled_pointer(st: &State, frame: usize, lo: i64, hi: i64, whole: (i64, i64)) -> Option<i64> {
+    if lo >= hi {
+        return None;
+    }
+    let (top, _) = slot_byte(hi - 1);
+    let (bottom, _) = slot_byte(lo);
+    (top..=bottom).find_map(|s| {
+        let start = -8 * (s as i64 + 1);
+        let replaced = whole.0 <= start && start + 8 <= whole.1;
+        (holds_pointer(st.frames[frame].slot(s)) && !replaced).then_some(start)
+    })
+}
+
+/// Whether `e` is the end `p` is checked against in a packet bounds check:
+/// data_end for a packet pointer, the unmoved data pointer for a metadata
+/// pointer.
+fn bounds_pair(p: &Ptr, e: &Ptr) -> bool {
+    match (p.kind, e.kind) {
+        (PtrKind::Packet, PtrKind::PacketEnd) => true,
+        (PtrKind::PacketMeta, PtrKind::Packet) => e.off == 0 && !e.has_var(),
+        _ => false,
+    }
+}
+
+/// A pointer the verifier knows is not NULL, so that comparing it with 0
+/// decides the branch: a map value or a record, checked or never NULL, at
+/// a constant offset.
+fn never_null(p: &Ptr) -> bool {
+    !p.kind.maybe_null()
+        && matches!(p.kind, PtrKind::MapValue { .. } | PtrKind::Mem { .. })
+        && !p.has_var()
 }
 
 /// Whether two pointers point into the same region, so that comparing or

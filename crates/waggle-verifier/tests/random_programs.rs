@@ -262,7 +262,10 @@ fn registry() -> Arc<HelperRegistry> {
 fn arbitrary_programs_never_panic() {
     let opcodes = valid_opcodes();
     let maps = maps();
-    let opts = VerifyOptions { max_insns: 5_000 };
+    let opts = VerifyOptions {
+        max_insns: 5_000,
+        ..VerifyOptions::default()
+    };
     let mut rng = Rng(0x5eed_0f0e_71f1_e5aa);
     let types = [
         ProgramType::Xdp,
@@ -312,7 +315,10 @@ fn arbitrary_programs_never_panic() {
 #[test]
 fn accepted_programs_run_safely() {
     let maps = maps();
-    let opts = VerifyOptions { max_insns: 4_000 };
+    let opts = VerifyOptions {
+        max_insns: 4_000,
+        ..VerifyOptions::default()
+    };
     let registry = registry();
     let mut rng = Rng(0xacce_97ed_0000_0001);
     let (mut accepted, mut ran, mut rejected) = (0, 0, 0);
@@ -387,7 +393,10 @@ fn accepted_programs_run_safely() {
 #[test]
 fn facts_hold_on_random_programs() {
     let maps = maps();
-    let opts = VerifyOptions { max_insns: 4_000 };
+    let opts = VerifyOptions {
+        max_insns: 4_000,
+        ..VerifyOptions::default()
+    };
     let registry = common::trace::tracing_registry(&registry());
     let mut rng = Rng(0xfac7_5000_0000_0002);
     let (mut accepted, mut traced) = (0, 0);
@@ -442,4 +451,52 @@ fn facts_hold_on_random_programs() {
         traced > 400 && tally.constants > 5_000 && tally.zext32 > 5_000,
         "{traced} {tally:?}"
     );
+}
+
+/// Without `allow_ptr_leaks` the verifier only adds rejections, each a
+/// pointer leak: on arbitrary and structured programs of every type, what
+/// it accepts the privileged rules accept too, and what only the
+/// privileged rules accept it rejects with `ErrorKind::PointerLeak`.
+#[test]
+fn unprivileged_rules_only_add_pointer_leaks() {
+    let opcodes = valid_opcodes();
+    let maps = maps();
+    let privileged = VerifyOptions {
+        max_insns: 4_000,
+        ..VerifyOptions::default()
+    };
+    let unprivileged = VerifyOptions {
+        allow_ptr_leaks: false,
+        ..privileged.clone()
+    };
+    let types = [
+        ProgramType::Xdp,
+        ProgramType::SchedCls,
+        ProgramType::SocketFilter,
+        ProgramType::Kprobe,
+    ];
+    let mut rng = Rng(0x1ea4_0000_0000_0003);
+    let (mut both, mut leaks, mut neither) = (0, 0, 0);
+    for n in 0..12_000 {
+        let (slots, t) = if n % 2 == 0 {
+            (arbitrary(&mut rng, &opcodes), types[n / 2 % types.len()])
+        } else {
+            (structured(&mut rng), ProgramType::Kprobe)
+        };
+        let p = prog(slots, t);
+        match (
+            verify(&p, &maps, &privileged),
+            verify(&p, &maps, &unprivileged),
+        ) {
+            (Ok(_), Ok(_)) => both += 1,
+            (Ok(_), Err(e)) => {
+                assert_eq!(e.kind, ErrorKind::PointerLeak, "{e}");
+                leaks += 1;
+            }
+            (Err(_), Err(_)) => neither += 1,
+            (Err(e), Ok(_)) => panic!("accepted only without allow_ptr_leaks; with it:\n{e}"),
+        }
+    }
+    println!("random programs: {both} accepted by both rule sets, {leaks} only with allow_ptr_leaks, {neither} by neither");
+    assert!(both > 500 && leaks >= 10, "{both} {leaks}");
 }

@@ -92,6 +92,12 @@ fn map(spec: &str) -> MapDef {
 
 pub fn parse(path: &Path) -> Result<Case, String> {
     let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+    parse_text(&name, &text)
+}
+
+/// A case in the corpus format given as text, named `name`.
+pub fn parse_text(name: &str, text: &str) -> Result<Case, String> {
     let mut expect = None;
     let mut prog_type = None;
     let mut maps = vec![];
@@ -124,14 +130,13 @@ pub fn parse(path: &Path) -> Result<Case, String> {
             opts.max_insns = n.trim().parse().map_err(|_| "bad max_insns".to_string())?;
         }
     }
-    let insns = assemble(&text, Syntax::Ubpf).map_err(|e| format!("assembly: {e}"))?;
+    let insns = assemble(text, Syntax::Ubpf).map_err(|e| format!("assembly: {e}"))?;
     let slots = RawInsn::slice_from_bytes(&encode_program(&insns)).expect("whole slots");
-    let name = path.file_stem().unwrap().to_string_lossy().into_owned();
     let prog_type = prog_type.ok_or("no `# type:` header")?;
     Ok(Case {
         expect: expect.ok_or("no `# expect:` header")?,
         prog: ProgramDef {
-            name: name.clone(),
+            name: name.to_string(),
             section: prog_type.name().to_string(),
             prog_type,
             insns: slots,
