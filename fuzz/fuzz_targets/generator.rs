@@ -628,13 +628,23 @@ pub fn case(data: &[u8]) -> Case {
     }
 }
 
+/// The verifier's options for generated programs: a small complexity
+/// limit, Linux's privileged rules.
+pub fn options() -> VerifyOptions {
+    VerifyOptions {
+        max_insns: 20_000,
+        ..VerifyOptions::default()
+    }
+}
+
 /// The case's program loaded into the runtime (hash entries filled so
-/// lookups find values), if the verifier accepts it and the runtime loads it.
-pub fn accept(case: &Case) -> Option<LoadedObject> {
+/// lookups find values), if the verifier accepts it with `opts` and the
+/// runtime loads it.
+pub fn accept(case: &Case, opts: &VerifyOptions) -> Option<LoadedObject> {
     TRIED.fetch_add(1, Ordering::Relaxed);
     let prog = program(case);
     let maps = maps();
-    if verify(&prog, &maps, &VerifyOptions { max_insns: 20_000 }).is_err() {
+    if verify(&prog, &maps, opts).is_err() {
         return None;
     }
     ACCEPTED.fetch_add(1, Ordering::Relaxed);
