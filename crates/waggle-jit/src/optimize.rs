@@ -7,7 +7,9 @@
 //! of running the e-graph pass again over the corrections.
 
 use cranelift_codegen::control::ControlPlane;
+use cranelift_codegen::cursor::{Cursor, FuncCursor};
 use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{types, InstBuilder};
 use cranelift_codegen::ir::{
     Block, Function, Inst, InstructionData, Opcode, SourceLoc, Value, ValueDef,
 };
@@ -17,7 +19,9 @@ use std::collections::HashSet;
 
 /// Runs Cranelift's mid-end (unreachable code removal, constant block
 /// parameters, the e-graph: GVN, LICM, constant folding, alias analysis,
-/// algebraic rewrites) over `ctx.func`, then [`restore_counter_compares`].
+/// algebraic rewrites) over `ctx.func`, then the JIT's corrections:
+/// [`restore_counter_compares`], [`move_unlikely_equalities_out_of_loops`],
+/// [`keep_wide_constants_in_registers`] and [`mark_innermost_loop_head`].
 pub(crate) fn optimize(ctx: &mut Context, isa: &dyn TargetIsa) -> CodegenResult<()> {
     ctx.compute_cfg();
     ctx.compute_domtree();
@@ -28,8 +32,71 @@ pub(crate) fn optimize(ctx: &mut Context, isa: &dyn TargetIsa) -> CodegenResult<
     restore_counter_compares(&mut ctx.func);
     ctx.compute_loop_analysis();
     move_unlikely_equalities_out_of_loops(ctx);
+    keep_wide_constants_in_registers(ctx);
     mark_innermost_loop_head(ctx);
     Ok(())
+}
+
+/// How many wide constants a function keeps in registers (each one a
+/// register taken from its loops for their whole run).
+const MAX_WIDE_CONSTANTS: usize = 4;
+
+/// Computes once, at the function's entry, the 64-bit constants that loops
+/// use and that do not fit a sign-extended 32-bit immediate.
+///
+/// x86-64 instructions take at most a 32-bit immediate, so Cranelift
+/// lowers `x * 0x9e3779b185ebca87` as a multiply with a memory operand
+/// from its constant pool: a load on every use, and a hash loop such as
+/// xxhash64's (two constants, eight multiplies per iteration) then issues
+/// three times the loads its data needs. aarch64 builds such a constant
+/// with up to four instructions per use. An `iconst` is rematerialised at
+/// every use, so the entry computes `K | 0` instead: a value like any
+/// other, which the register allocator keeps in a register (or spills,
+/// when the loop has no register left: then one load per use, as before).
+/// Only the constants of loops, most used first, and at most
+/// [`MAX_WIDE_CONSTANTS`].
+fn keep_wide_constants_in_registers(ctx: &mut Context) {
+    let func = &mut ctx.func;
+    let Some(entry) = func.layout.entry_block() else {
+        return;
+    };
+    let mut uses: Vec<(i64, Vec<(Inst, usize)>)> = Vec::new();
+    for block in func.layout.blocks() {
+        if ctx.loop_analysis.innermost_loop(block).is_none() {
+            continue;
+        }
+        for inst in func.layout.block_insts(block) {
+            if func.dfg.insts[inst].opcode() == Opcode::Iconst {
+                continue;
+            }
+            for (k, &arg) in func.dfg.inst_args(inst).iter().enumerate() {
+                let Some(c) = constant(func, arg) else {
+                    continue;
+                };
+                if func.dfg.value_type(arg) != types::I64 || i32::try_from(c).is_ok() {
+                    continue;
+                }
+                match uses.iter_mut().find(|(v, _)| *v == c) {
+                    Some((_, sites)) => sites.push((inst, k)),
+                    None => uses.push((c, vec![(inst, k)])),
+                }
+            }
+        }
+    }
+    uses.sort_by_key(|(_, sites)| std::cmp::Reverse(sites.len()));
+    uses.truncate(MAX_WIDE_CONSTANTS);
+    let Some(first) = func.layout.first_inst(entry) else {
+        return;
+    };
+    for (c, sites) in uses {
+        let mut cursor = FuncCursor::new(func).at_inst(first);
+        let k = cursor.ins().iconst(types::I64, c);
+        let zero = cursor.ins().iconst(types::I64, 0);
+        let kept = cursor.ins().bor(k, zero);
+        for (inst, arg) in sites {
+            func.dfg.inst_args_mut(inst)[arg] = kept;
+        }
+    }
 }
 
 /// The source location that marks the instructions of the innermost loop's
@@ -350,5 +417,62 @@ mod tests {
         // `i + 1 != 100`, not `i != 99`
         assert_eq!(constant(func, k), Some(100), "{}", func.display());
         assert!(add_constant(func, func.dfg.value_def(x).unwrap_inst()).is_some());
+    }
+
+    /// `for (i = 0; i != 100; i++) *p = *p * K + 7`: a `K` too wide for an
+    /// immediate is computed once at the entry and the loop's multiply
+    /// reads that value; the small constant stays an immediate.
+    #[test]
+    fn loops_read_wide_constants_from_a_value_computed_once() {
+        const K: i64 = 0x9e37_79b1_85eb_ca87u64 as i64;
+        let mut sig = Signature::new(CallConv::SystemV);
+        sig.params.push(AbiParam::new(I64));
+        let mut ctx = Context::for_function(Function::with_name_signature(Default::default(), sig));
+        let mut fctx = FunctionBuilderContext::new();
+        let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
+        let [entry, body, done] = [(); 3].map(|_| b.create_block());
+        b.append_block_params_for_function_params(entry);
+        b.append_block_param(body, I64);
+        b.switch_to_block(entry);
+        let p = b.block_params(entry)[0];
+        let zero = b.ins().iconst(I64, 0);
+        b.ins().jump(body, &[zero.into()]);
+        b.switch_to_block(body);
+        let i = b.block_params(body)[0];
+        let x = b.ins().load(I64, MemFlagsData::trusted(), p, 0);
+        let k = b.ins().iconst(I64, K);
+        let y = b.ins().imul(x, k);
+        let y = b.ins().iadd_imm_s(y, 7);
+        b.ins().store(MemFlagsData::trusted(), y, p, 0);
+        let next = b.ins().iadd_imm_s(i, 1);
+        let more = b.ins().icmp_imm_s(IntCC::NotEqual, next, 100);
+        b.ins().brif(more, body, &[next.into()], done, &[]);
+        b.switch_to_block(done);
+        b.ins().return_(&[]);
+        b.seal_all_blocks();
+        let isa = crate::program::host_isa().unwrap();
+        b.finalize(isa.frontend_config());
+        optimize(&mut ctx, &*isa).unwrap();
+        let func = &ctx.func;
+        let in_body = |op: Opcode| {
+            func.layout
+                .block_insts(body)
+                .find(|&inst| func.dfg.insts[inst].opcode() == op)
+                .unwrap_or_else(|| panic!("no {op} in\n{}", func.display()))
+        };
+        let factor = func.dfg.inst_args(in_body(Opcode::Imul))[1];
+        let def = func.dfg.value_def(factor).unwrap_inst();
+        assert_eq!(
+            func.dfg.insts[def].opcode(),
+            Opcode::Bor,
+            "{}",
+            func.display()
+        );
+        assert_eq!(func.layout.inst_block(def), Some(entry));
+        let [a, c] = [0, 1].map(|n| constant(func, func.dfg.inst_args(def)[n]));
+        assert_eq!((a, c), (Some(K), Some(0)));
+        // 7 fits an immediate: still an `iconst` where it is used.
+        let seven = func.dfg.inst_args(in_body(Opcode::Iadd))[1];
+        assert_eq!(constant(func, seven), Some(7), "{}", func.display());
     }
 }
