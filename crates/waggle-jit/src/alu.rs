@@ -158,20 +158,18 @@ pub(crate) fn endian(b: &mut FunctionBuilder<'_>, op: EndianOp, bits: u8, v: Val
 
 /// `a * b`. When one factor is 0 or 1 by construction (`x & 1`, as clang
 /// writes "this bit times a constant" in CRC and similar loops), the product
-/// is the other factor masked by the negated bit: a negation and an and,
-/// one cycle each, where the multiplication costs three.
+/// is the other factor or zero, selected by the bit: a test and a
+/// conditional move (`test x, 1; cmov`), where the multiplication costs
+/// three cycles and a negated mask (`-bit & k`) two after the `and`.
 pub(crate) fn mul(b: &mut FunctionBuilder<'_>, x: Value, y: Value) -> Value {
-    match (is_bit(b, x), is_bit(b, y)) {
-        (true, _) => {
-            let mask = b.ins().ineg(x);
-            b.ins().band(mask, y)
-        }
-        (_, true) => {
-            let mask = b.ins().ineg(y);
-            b.ins().band(mask, x)
-        }
-        _ => b.ins().imul(x, y),
-    }
+    let (bit, other) = match (is_bit(b, x), is_bit(b, y)) {
+        (true, _) => (x, y),
+        (_, true) => (y, x),
+        _ => return b.ins().imul(x, y),
+    };
+    let ty = b.func.dfg.value_type(other);
+    let zero = b.ins().iconst(ty, 0);
+    b.ins().select(bit, other, zero)
 }
 
 /// Whether `v` is known to be 0 or 1: an `and` with the constant 1, seen

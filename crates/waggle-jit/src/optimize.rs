@@ -9,7 +9,7 @@
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::cursor::{Cursor, FuncCursor};
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{types, InstBuilder};
+use cranelift_codegen::ir::{types, InstBuilder, Type};
 use cranelift_codegen::ir::{
     Block, Function, Inst, InstructionData, Opcode, SourceLoc, Value, ValueDef,
 };
@@ -42,7 +42,9 @@ pub(crate) fn optimize(ctx: &mut Context, isa: &dyn TargetIsa) -> CodegenResult<
 const MAX_WIDE_CONSTANTS: usize = 4;
 
 /// Computes once, at the function's entry, the 64-bit constants that loops
-/// use and that do not fit a sign-extended 32-bit immediate.
+/// use and that do not fit a sign-extended 32-bit immediate, and the
+/// constants that loops select with `select` (a `cmov`, which takes no
+/// immediate: CRC's `bit ? poly : 0`).
 ///
 /// x86-64 instructions take at most a 32-bit immediate, so Cranelift
 /// lowers `x * 0x9e3779b185ebca87` as a multiply with a memory operand
@@ -60,38 +62,44 @@ fn keep_wide_constants_in_registers(ctx: &mut Context) {
     let Some(entry) = func.layout.entry_block() else {
         return;
     };
-    let mut uses: Vec<(i64, Vec<(Inst, usize)>)> = Vec::new();
+    let mut uses: Vec<(i64, Type, Vec<(Inst, usize)>)> = Vec::new();
     for block in func.layout.blocks() {
         if ctx.loop_analysis.innermost_loop(block).is_none() {
             continue;
         }
         for inst in func.layout.block_insts(block) {
-            if func.dfg.insts[inst].opcode() == Opcode::Iconst {
+            let opcode = func.dfg.insts[inst].opcode();
+            if opcode == Opcode::Iconst {
                 continue;
             }
             for (k, &arg) in func.dfg.inst_args(inst).iter().enumerate() {
                 let Some(c) = constant(func, arg) else {
                     continue;
                 };
-                if func.dfg.value_type(arg) != types::I64 || i32::try_from(c).is_ok() {
+                let ty = func.dfg.value_type(arg);
+                let wide = ty == types::I64 && i32::try_from(c).is_err();
+                // `cmov` takes no immediate: a constant it selects is read
+                // from the constant pool, whatever its size.
+                let selected = opcode == Opcode::Select && k > 0 && c != 0;
+                if !wide && !selected {
                     continue;
                 }
-                match uses.iter_mut().find(|(v, _)| *v == c) {
-                    Some((_, sites)) => sites.push((inst, k)),
-                    None => uses.push((c, vec![(inst, k)])),
+                match uses.iter_mut().find(|(v, t, _)| *v == c && *t == ty) {
+                    Some((_, _, sites)) => sites.push((inst, k)),
+                    None => uses.push((c, ty, vec![(inst, k)])),
                 }
             }
         }
     }
-    uses.sort_by_key(|(_, sites)| std::cmp::Reverse(sites.len()));
+    uses.sort_by_key(|(_, _, sites)| std::cmp::Reverse(sites.len()));
     uses.truncate(MAX_WIDE_CONSTANTS);
     let Some(first) = func.layout.first_inst(entry) else {
         return;
     };
-    for (c, sites) in uses {
+    for (c, ty, sites) in uses {
         let mut cursor = FuncCursor::new(func).at_inst(first);
-        let k = cursor.ins().iconst(types::I64, c);
-        let zero = cursor.ins().iconst(types::I64, 0);
+        let k = cursor.ins().iconst(ty, c);
+        let zero = cursor.ins().iconst(ty, 0);
         let kept = cursor.ins().bor(k, zero);
         for (inst, arg) in sites {
             func.dfg.inst_args_mut(inst)[arg] = kept;

@@ -900,9 +900,9 @@ fn tail_calls_from_bpf_to_bpf_functions_are_refused_as_in_the_interpreter() {
     assert_eq!(got, want);
 }
 
-/// A product with a factor that is 0 or 1 (`x & 1`, compiled as a mask
-/// rather than a multiplication) gives the multiplication's result, in both
-/// widths and with the bit on either side.
+/// A product with a factor that is 0 or 1 (`x & 1`, compiled as a
+/// selection rather than a multiplication) gives the multiplication's
+/// result, in both widths and with the bit on either side.
 #[test]
 fn products_with_a_single_bit_factor_agree() {
     for width in ["", "32"] {
@@ -936,6 +936,41 @@ fn products_with_a_single_bit_factor_agree() {
             }
         }
     }
+}
+
+/// CRC-32 bit by bit, as clang compiles it for BPF (`crc >> 1 ^ poly *
+/// (crc & 1)`): the products become conditional moves of the polynomial,
+/// which the loop keeps in a register, and the check value of "123456789"
+/// comes out.
+#[test]
+fn bitwise_crc32_gives_the_check_value() {
+    let src = "mov32 %r0, -1\n\
+               mov %r2, 0\n\
+               byte:\n\
+               mov %r3, %r1\n\
+               add %r3, %r2\n\
+               ldxb %r4, [%r3]\n\
+               xor32 %r0, %r4\n\
+               mov %r5, 0\n\
+               bit:\n\
+               mov32 %r6, %r0\n\
+               and32 %r6, 1\n\
+               mul32 %r6, 0xedb88320\n\
+               rsh32 %r0, 1\n\
+               xor32 %r0, %r6\n\
+               add %r5, 1\n\
+               jne %r5, 8, bit\n\
+               add %r2, 1\n\
+               jne %r2, 9, byte\n\
+               xor32 %r0, -1\n\
+               exit";
+    let reg = Arc::new(HelperRegistry::new());
+    let insns = assemble(src, Syntax::Ubpf).unwrap();
+    let mut mem = *b"123456789";
+    assert_eq!(
+        both_engines(&insns, &mut mem, &reg).unwrap().r0,
+        0xcbf4_3926
+    );
 }
 
 /// With `verified`, a frame nothing points into lives in registers: stores
@@ -1081,7 +1116,8 @@ fn byte_pairs_read_as_one_load_agree() {
     let (_, jit) = program(BE32, &reg);
     let code: Vec<u8> = jit.native_code().flat_map(|(_, c)| c.to_vec()).collect();
     assert!(
-        code.windows(2).any(|w| w[0] == 0x0f && (0xc8..=0xcf).contains(&w[1])),
+        code.windows(2)
+            .any(|w| w[0] == 0x0f && (0xc8..=0xcf).contains(&w[1])),
         "no bswap in {code:02x?}"
     );
 }
