@@ -62,7 +62,9 @@ fn keep_wide_constants_in_registers(ctx: &mut Context) {
     let Some(entry) = func.layout.entry_block() else {
         return;
     };
-    let mut uses: Vec<(i64, Type, Vec<(Inst, usize)>)> = Vec::new();
+    // Each constant (value and type) with its uses: (instruction, operand).
+    type Sites = Vec<(Inst, usize)>;
+    let mut uses: Vec<(i64, Type, Sites)> = Vec::new();
     for block in func.layout.blocks() {
         if ctx.loop_analysis.innermost_loop(block).is_none() {
             continue;
