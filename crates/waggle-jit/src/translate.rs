@@ -12,14 +12,15 @@
 mod map_calls;
 mod stack_slots;
 mod switches;
+mod unrolling;
 mod zero_extended;
 
 use crate::alu;
-use crate::wide_loads;
 use crate::frames::offsets;
 use crate::functions::{Function, Index, Layout};
 use crate::helpers::{self, fault};
 use crate::maps::{MapCallSites, MapTable};
+use crate::wide_loads;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{I16, I32, I64, I8};
 use cranelift_codegen::ir::{
@@ -164,11 +165,15 @@ pub(crate) fn translate(
     for leaf in switches.values().flat_map(Switch::leaves) {
         jumped_to[leaf] = true;
     }
+    let unroll =
+        unrolling::loops_to_unroll(facts.layout, f, &component, &|i| switches.contains_key(&i));
     let mut t = Translator {
         b,
         zero_extended,
         jumped_to,
         switches,
+        unroll,
+        copy: None,
         converted: vec![false; facts.layout.len()],
         facts,
         regs,
@@ -189,24 +194,31 @@ pub(crate) fn translate(
     };
     let first = t.block(f.entry);
     t.b.ins().jump(first, &[]);
-    for &i in &f.body {
-        if t.converted[i] {
-            // Translated into a conditional move by the jump before it: its
-            // register holds one of two values.
-            t.known.forget_all();
+    let mut k = 0;
+    while k < f.body.len() {
+        let i = f.body[k];
+        let Some(&end) = t.unroll.get(&i) else {
+            t.step(f, i)?;
+            k += 1;
             continue;
-        }
-        if f.leader[i] {
-            let block = t.block(i);
-            if t.open {
-                t.b.ins().jump(block, &[]);
+        };
+        // A loop emitted twice (`unrolling.rs`): its body is `f.body[k..]`
+        // up to `end`, contiguous.
+        let n = end - i + 1;
+        for second in [false, true] {
+            let blocks = t.copy.take().map_or_else(|| vec![None; n], |c| c.blocks);
+            t.copy = Some(Copy {
+                head: i,
+                end,
+                second,
+                blocks,
+            });
+            for &j in &f.body[k..k + n] {
+                t.step(f, j)?;
             }
-            t.b.switch_to_block(block);
-            t.open = true;
-            t.known.forget_all();
         }
-        t.insn(i)?;
-        t.known.step(facts.layout.insn(i));
+        t.copy = None;
+        k += n;
     }
     if t.open {
         // The last instruction of the program falls through.
@@ -226,6 +238,16 @@ pub(crate) fn translate(
     t.b.seal_all_blocks();
     t.b.finalize(facts.frontend);
     Ok(t.sites)
+}
+
+/// The copy of a loop being emitted (see `unrolling.rs`): instructions
+/// `head..=end`, the first copy in the program's blocks, the second in
+/// `blocks` (by instruction minus `head`).
+struct Copy {
+    head: Index,
+    end: Index,
+    second: bool,
+    blocks: Vec<Option<Block>>,
 }
 
 struct Signatures {
@@ -284,6 +306,11 @@ struct Translator<'a, 'b> {
     switches: HashMap<Index, Switch>,
     /// By instruction: translated as part of a conditional move.
     converted: Vec<bool>,
+    /// The loops emitted twice: the last instruction of each by its first
+    /// (see `unrolling.rs`).
+    unroll: HashMap<Index, Index>,
+    /// The copy of such a loop being emitted, while it is.
+    copy: Option<Copy>,
 }
 
 /// The loops of `f`, as ranges of instructions from a backward jump's target
@@ -434,7 +461,70 @@ fn cold_fall_throughs(
 }
 
 impl Translator<'_, '_> {
+    /// Translates instruction `i` of `f` where it starts a block or follows
+    /// the one before.
+    fn step(&mut self, f: &Function, i: Index) -> Result<(), Untranslatable> {
+        if self.converted[i] {
+            // Translated into a conditional move by the jump before it: its
+            // register holds one of two values.
+            self.known.forget_all();
+            return Ok(());
+        }
+        if f.leader[i] {
+            let block = self.here(i);
+            if self.open {
+                self.b.ins().jump(block, &[]);
+            }
+            self.b.switch_to_block(block);
+            self.open = true;
+            self.known.forget_all();
+        }
+        self.insn(i)?;
+        self.known.step(self.facts.layout.insn(i));
+        Ok(())
+    }
+
+    /// Where a jump to instruction `i` goes: its block, in the copy being
+    /// emitted for a loop emitted twice, except that a jump to the loop's
+    /// head goes round to the other copy's.
     fn block(&mut self, i: Index) -> Block {
+        match &self.copy {
+            Some(c) if (c.head..=c.end).contains(&i) => {
+                let second = c.second != (i == c.head);
+                self.copy_block(i, second)
+            }
+            _ => self.program_block(i),
+        }
+    }
+
+    /// The block instruction `i` starts in the code being emitted.
+    fn here(&mut self, i: Index) -> Block {
+        match &self.copy {
+            Some(c) if (c.head..=c.end).contains(&i) => {
+                let second = c.second;
+                self.copy_block(i, second)
+            }
+            _ => self.program_block(i),
+        }
+    }
+
+    fn copy_block(&mut self, i: Index, second: bool) -> Block {
+        let c = self.copy.as_mut().expect("emitting a copy");
+        if !second {
+            return self.program_block(i);
+        }
+        let at = i - c.head;
+        match c.blocks[at] {
+            Some(b) => b,
+            None => {
+                let b = self.b.create_block();
+                c.blocks[at] = Some(b);
+                b
+            }
+        }
+    }
+
+    fn program_block(&mut self, i: Index) -> Block {
         match self.blocks[i] {
             Some(b) => b,
             None => {

@@ -1129,7 +1129,8 @@ const BE32: &str = "ldxb %r3, [%r1]\nlsh %r3, 24\nldxb %r2, [%r1+1]\nlsh %r2, 16
 /// not the old one with `N - 1` as Cranelift's optimiser rewrites it (which
 /// keeps both counters alive and costs a move and a jump per iteration);
 /// the results stay the interpreter's, for 64- and 32-bit counters, counting
-/// up or down, and for counters that wrap.
+/// up or down, and for counters that wrap. (The loops are made too long to
+/// be emitted twice, which changes which compares there are.)
 #[test]
 fn counted_loops_compare_the_new_counter() {
     let reg = Arc::new(HelperRegistry::new());
@@ -1137,27 +1138,32 @@ fn counted_loops_compare_the_new_counter() {
         jit.native_code()
             .any(|(_, code)| code.windows(4).any(|w| w == v.to_le_bytes()))
     };
+    let filler = "xor %r5, %r0\n".repeat(14);
+    let counted = |start: &str, step: &str, compare: &str| {
+        format!("mov %r0, 0\n{start}\nloop:\nadd %r0, %r4\n{filler}{step}\n{compare}, loop\nexit")
+    };
     let cases = [
         // sum of 0..0x1234 with a 64-bit counter
         (
-            "mov %r0, 0\nmov %r4, 0\nadd %r0, %r4\nadd %r4, 1\njne %r4, 0x1234, -3\nexit",
+            counted("mov %r4, 0", "add %r4, 1", "jne %r4, 0x1234"),
             0x1234,
             0x1233,
         ),
         // the same with a 32-bit counter that starts high and wraps to 0x1234
         (
-            "mov %r0, 0\nmov32 %r4, -16\nadd %r0, %r4\nadd32 %r4, 1\njne32 %r4, 0x1234, -3\nexit",
+            counted("mov32 %r4, -16", "add32 %r4, 1", "jne32 %r4, 0x1234"),
             0x1234,
             0x1233,
         ),
         // counting down
         (
-            "mov %r0, 0\nmov %r4, 0x2345\nadd %r0, %r4\nadd %r4, -1\njne %r4, 0x1111, -3\nexit",
+            counted("mov %r4, 0x2345", "add %r4, -1", "jne %r4, 0x1111"),
             0x1111,
             0x1112,
         ),
     ];
     for (src, new_k, old_k) in cases {
+        let src = src.as_str();
         let (interp, jit) = program(src, &reg);
         let expected = interp
             .run_checked(Input::memory(&mut []), &opts())
@@ -1418,4 +1424,48 @@ fn trees_of_jumps_on_one_register_become_jump_tables() {
         let got = both_engines(&insns, &mut mem, &reg);
         assert_eq!(got.is_ok(), (1..=4).contains(&v), "value {v}: {got:?}");
     }
+}
+
+/// Small loops are emitted twice (one backward jump per two iterations):
+/// the interpreter's results whichever copy leaves the loop, by the loop's
+/// own test or by a break, whatever the trip count's parity.
+#[test]
+fn loops_emitted_twice_agree_whichever_copy_leaves() {
+    let reg = Arc::new(HelperRegistry::new());
+    // Sum p[1..=p[0]], stopping at a zero byte.
+    let src = "ldxb %r2, [%r1]\n\
+               mov %r0, 0\n\
+               mov %r3, 1\n\
+               loop:\n\
+               jgt %r3, %r2, done\n\
+               mov %r4, %r1\n\
+               add %r4, %r3\n\
+               ldxb %r4, [%r4]\n\
+               jeq %r4, 0, done\n\
+               add %r0, %r4\n\
+               add %r3, 1\n\
+               ja loop\n\
+               done:\n\
+               exit";
+    let insns = assemble(src, Syntax::Ubpf).unwrap();
+    for n in 0..16u8 {
+        for zero in [None, Some(1), Some(4), Some(7), Some(15)] {
+            let mut mem: [u8; 16] = std::array::from_fn(|k| (k as u8) * 3 + 1);
+            mem[0] = n;
+            if let Some(z) = zero {
+                mem[z] = 0;
+            }
+            let stop = zero.filter(|&z| z <= n as usize).unwrap_or(n as usize + 1);
+            let want: u64 = mem[1..stop].iter().map(|&b| u64::from(b)).sum();
+            let got = both_engines(&insns, &mut mem, &reg).unwrap().r0;
+            assert_eq!(got, want, "n {n}, zero at {zero:?}");
+        }
+    }
+    // The loop's byte load appears twice, besides the load of p[0].
+    let (_, jit) = program(src, &reg);
+    let byte_loads: usize = jit
+        .native_code()
+        .map(|(_, code)| code.windows(2).filter(|w| w == &[0x0f, 0xb6]).count())
+        .sum();
+    assert_eq!(byte_loads, 3);
 }
