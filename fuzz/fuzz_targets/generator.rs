@@ -238,6 +238,42 @@ impl Gen<'_, '_> {
         }
     }
 
+    /// A packet field read a byte at a time, as clang reads one it cannot
+    /// prove aligned (`p[0] << 24 | p[1] << 16 | ...`): 2, 4 or 8 bytes,
+    /// either byte order, the bytes in any order, 32- or 64-bit operations,
+    /// into r0 behind a bounds check.
+    fn byte_field(&mut self) {
+        if !matches!(self.prog_type, ProgramType::Xdp | ProgramType::SchedCls) {
+            return self.stack();
+        }
+        let n = self.b.pick(&[2i32, 4, 8]);
+        let k = self.b.range(n, 64);
+        let at = self.b.range(0, k - n);
+        let big_endian = self.b.below(2) == 0;
+        let class = if n == 8 || self.b.below(2) == 0 { 0x07 } else { 0x04 };
+        let mut order: Vec<i32> = (0..n).collect();
+        for i in (1..order.len()).rev() {
+            let j = self.b.below(i as u32 + 1) as usize;
+            order.swap(i, j);
+        }
+        let mut body = Vec::new();
+        for (idx, &byte) in order.iter().enumerate() {
+            let dst = if idx == 0 { R0 } else { R3 };
+            body.push(ins(0x71, dst, R7, (at + byte) as i16, 0));
+            let shift = 8 * if big_endian { n - 1 - byte } else { byte };
+            if shift > 0 {
+                body.push(ins(class | 0x60, dst, 0, 0, shift)); // lsh
+            }
+            if idx > 0 {
+                body.push(ins(class | 0x48, R0, R3, 0, 0)); // or r0, r3
+            }
+        }
+        self.push(mov_reg(R2, R7));
+        self.push(add_imm(R2, k));
+        self.push(ins(0x2d, R2, R8, body.len() as i16, 0)); // jgt r2, r8
+        self.slots.extend(body);
+    }
+
     fn ctx(&mut self) {
         let (size, bytes) = self.b.pick(&SIZES);
         let span = match self.prog_type {
@@ -497,7 +533,7 @@ impl Gen<'_, '_> {
         }
         let n = self.b.range(2, 24);
         for _ in 0..n {
-            match self.b.below(21) {
+            match self.b.below(22) {
                 0..=3 => self.alu(),
                 4..=5 => self.stack(),
                 6..=8 => self.packet(),
@@ -510,6 +546,7 @@ impl Gen<'_, '_> {
                 16 => self.bpf_loop(),
                 17 => self.local_call(),
                 18 => self.switch(),
+                19 => self.byte_field(),
                 _ => self.branch(),
             }
         }
