@@ -390,6 +390,14 @@ mod tests {
         b.ins().store(MemFlagsData::trusted(), i, p, 0);
         b.ins().jump(latch, &[]);
         b.switch_to_block(latch);
+        close_counted_loop(b, i, head, done);
+        optimize_built(&mut ctx);
+        (ctx, [head, rare, latch])
+    }
+
+    /// Ends the current block with `i + 1 != 100 ? head(i + 1) : done` and
+    /// `done` with a return, and finishes the function.
+    fn close_counted_loop(mut b: FunctionBuilder<'_>, i: Value, head: Block, done: Block) {
         let next = b.ins().iadd_imm_s(i, 1);
         let more = b.ins().icmp_imm_s(IntCC::NotEqual, next, 100);
         b.ins().brif(more, head, &[next.into()], done, &[]);
@@ -398,8 +406,11 @@ mod tests {
         b.seal_all_blocks();
         let isa = crate::program::host_isa().unwrap();
         b.finalize(isa.frontend_config());
-        optimize(&mut ctx, &*isa).unwrap();
-        (ctx, [head, rare, latch])
+    }
+
+    fn optimize_built(ctx: &mut Context) {
+        let isa = crate::program::host_isa().unwrap();
+        optimize(ctx, &*isa).unwrap();
     }
 
     #[test]
@@ -454,15 +465,8 @@ mod tests {
         let y = b.ins().imul(x, k);
         let y = b.ins().iadd_imm_s(y, 7);
         b.ins().store(MemFlagsData::trusted(), y, p, 0);
-        let next = b.ins().iadd_imm_s(i, 1);
-        let more = b.ins().icmp_imm_s(IntCC::NotEqual, next, 100);
-        b.ins().brif(more, body, &[next.into()], done, &[]);
-        b.switch_to_block(done);
-        b.ins().return_(&[]);
-        b.seal_all_blocks();
-        let isa = crate::program::host_isa().unwrap();
-        b.finalize(isa.frontend_config());
-        optimize(&mut ctx, &*isa).unwrap();
+        close_counted_loop(b, i, body, done);
+        optimize_built(&mut ctx);
         let func = &ctx.func;
         let in_body = |op: Opcode| {
             func.layout
