@@ -55,7 +55,8 @@ impl Switch {
 }
 
 /// The switches of `f`, by the instruction of their root jump. A jump that
-/// lies inside an earlier root's tree is not itself a root.
+/// lies inside an earlier root's tree (of at least [`MIN_CASES`] jumps) is
+/// not itself a root.
 pub(super) fn switches(layout: &Layout<'_>, f: &Function) -> HashMap<Index, Switch> {
     let mut found = HashMap::new();
     let mut inside = vec![false; layout.len()];
@@ -66,10 +67,15 @@ pub(super) fn switches(layout: &Layout<'_>, f: &Function) -> HashMap<Index, Swit
         let Some(tree) = Tree::rooted_at(layout, f, i) else {
             continue;
         };
-        if let Some(switch) = tree.switch() {
+        // A tree big enough to look at is looked at once, from its root,
+        // whether it becomes a table or not: trying each of its nodes as a
+        // root again would cost the square of its size per tree.
+        if tree.nodes.len() >= MIN_CASES {
             for &node in tree.nodes.keys() {
                 inside[node] = true;
             }
+        }
+        if let Some(switch) = tree.switch() {
             found.insert(i, switch);
         }
     }

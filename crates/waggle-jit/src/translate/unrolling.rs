@@ -50,6 +50,15 @@ pub(super) fn loops_to_unroll(
         Insn::Jump { .. } | Insn::Ja { .. } | Insn::JaLong { .. } => layout.targets[i],
         _ => None,
     };
+    // Instructions a jump from another component lands on: a loop whose
+    // body has one past its head has a second entry. (Computed once: a
+    // large program has many small loops.)
+    let mut entered = vec![false; layout.len()];
+    for &j in &f.body {
+        if let Some(t) = jump(j).filter(|&t| t < layout.len()) {
+            entered[t] |= component[t] != component[j];
+        }
+    }
     let mut found = HashMap::new();
     for body in members.values() {
         // `f.body` is ascending, so each component's list is too.
@@ -66,11 +75,9 @@ pub(super) fn loops_to_unroll(
             );
             backward_to_head_only && plain && !switch_roots(i)
         });
-        // Entered only at the head: nothing outside jumps into the body.
-        let one_entry = f
-            .body
-            .iter()
-            .all(|&j| (head..=end).contains(&j) || jump(j).is_none_or(|t| t <= head || t > end));
+        // Entered only at the head: nothing outside jumps into the body
+        // (the body is exactly its component).
+        let one_entry = !(head + 1..=end).any(|t| entered[t]);
         if closes && simple && one_entry {
             found.insert(head, end);
         }
