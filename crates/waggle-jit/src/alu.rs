@@ -6,7 +6,9 @@
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{I16, I32, I64};
-use cranelift_codegen::ir::{InstBuilder, InstructionData, Opcode, Type, Value, ValueDef};
+use cranelift_codegen::ir::{
+    DataFlowGraph, InstBuilder, InstructionData, Opcode, Type, Value, ValueDef,
+};
 use cranelift_frontend::FunctionBuilder;
 use waggle_isa::EndianOp;
 
@@ -18,6 +20,20 @@ pub(crate) fn iconst(b: &mut FunctionBuilder<'_>, ty: Type, v: i64) -> Value {
         bits => v & ((1i64 << bits) - 1),
     };
     b.ins().iconst(ty, masked)
+}
+
+/// The value of `v` if an `iconst` defines it.
+pub(crate) fn constant(dfg: &DataFlowGraph, v: Value) -> Option<i64> {
+    let ValueDef::Result(inst, _) = dfg.value_def(dfg.resolve_aliases(v)) else {
+        return None;
+    };
+    match dfg.insts[inst] {
+        InstructionData::UnaryImm {
+            opcode: Opcode::Iconst,
+            imm,
+        } => Some(imm.bits()),
+        _ => None,
+    }
 }
 
 /// A 32-bit result zero-extended to 64 bits, as every 32-bit ALU operation
@@ -187,19 +203,7 @@ fn is_bit(b: &FunctionBuilder<'_>, v: Value) -> bool {
         InstructionData::Binary {
             opcode: Opcode::Band,
             args,
-        } => args.iter().any(|&a| is_constant(b, a, 1)),
-        _ => false,
-    }
-}
-
-/// Whether `v` is the constant `c`.
-fn is_constant(b: &FunctionBuilder<'_>, v: Value, c: i64) -> bool {
-    let dfg = &b.func.dfg;
-    match dfg.value_def(v) {
-        ValueDef::Result(inst, _) => matches!(
-            dfg.insts[inst],
-            InstructionData::UnaryImm { opcode: Opcode::Iconst, imm } if imm.bits() == c
-        ),
+        } => args.iter().any(|&a| constant(dfg, a) == Some(1)),
         _ => false,
     }
 }

@@ -6,6 +6,7 @@
 //! so that `define_function` lowers the IR as [`optimize`] leaves it instead
 //! of running the e-graph pass again over the corrections.
 
+use crate::alu;
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::cursor::{Cursor, FuncCursor};
 use cranelift_codegen::ir::condcodes::IntCC;
@@ -75,7 +76,7 @@ fn keep_wide_constants_in_registers(ctx: &mut Context) {
                 continue;
             }
             for (k, &arg) in func.dfg.inst_args(inst).iter().enumerate() {
-                let Some(c) = constant(func, arg) else {
+                let Some(c) = alu::constant(&func.dfg, arg) else {
                     continue;
                 };
                 let ty = func.dfg.value_type(arg);
@@ -245,7 +246,9 @@ fn restore_counter_compares(func: &mut Function) {
                 continue;
             };
             let x = func.dfg.resolve_aliases(x);
-            let Some(k) = constant(func, k) else { continue };
+            let Some(k) = alu::constant(&func.dfg, k) else {
+                continue;
+            };
             if let Some(&(_, sum, c)) = sums.iter().find(|(v, _, _)| *v == x) {
                 rewrites.push((inst, sum, k.wrapping_add(c)));
             }
@@ -337,24 +340,14 @@ fn add_constant(func: &Function, inst: Inst) -> Option<(Value, i64)> {
         return None;
     };
     let [a, b] = args.map(|v| func.dfg.resolve_aliases(v));
-    match (opcode, constant(func, a), constant(func, b)) {
+    match (
+        opcode,
+        alu::constant(&func.dfg, a),
+        alu::constant(&func.dfg, b),
+    ) {
         (Opcode::Iadd, None, Some(c)) => Some((a, c)),
         (Opcode::Iadd, Some(c), None) => Some((b, c)),
         (Opcode::Isub, None, Some(c)) => Some((a, c.wrapping_neg())),
-        _ => None,
-    }
-}
-
-/// The value of `v` if an `iconst` defines it.
-fn constant(func: &Function, v: Value) -> Option<i64> {
-    let ValueDef::Result(inst, _) = func.dfg.value_def(func.dfg.resolve_aliases(v)) else {
-        return None;
-    };
-    match func.dfg.insts[inst] {
-        InstructionData::UnaryImm {
-            opcode: Opcode::Iconst,
-            imm,
-        } => Some(imm.bits()),
         _ => None,
     }
 }
@@ -436,7 +429,7 @@ mod tests {
         assert_eq!(compares.len(), 1, "{}", func.display());
         let [x, k] = [0, 1].map(|n| func.dfg.inst_args(compares[0])[n]);
         // `i + 1 != 100`, not `i != 99`
-        assert_eq!(constant(func, k), Some(100), "{}", func.display());
+        assert_eq!(alu::constant(&func.dfg, k), Some(100), "{}", func.display());
         assert!(add_constant(func, func.dfg.value_def(x).unwrap_inst()).is_some());
     }
 
@@ -483,10 +476,15 @@ mod tests {
             func.display()
         );
         assert_eq!(func.layout.inst_block(def), Some(entry));
-        let [a, c] = [0, 1].map(|n| constant(func, func.dfg.inst_args(def)[n]));
+        let [a, c] = [0, 1].map(|n| alu::constant(&func.dfg, func.dfg.inst_args(def)[n]));
         assert_eq!((a, c), (Some(K), Some(0)));
         // 7 fits an immediate: still an `iconst` where it is used.
         let seven = func.dfg.inst_args(in_body(Opcode::Iadd))[1];
-        assert_eq!(constant(func, seven), Some(7), "{}", func.display());
+        assert_eq!(
+            alu::constant(&func.dfg, seven),
+            Some(7),
+            "{}",
+            func.display()
+        );
     }
 }

@@ -20,6 +20,7 @@
 //! whatever else uses it (the optimiser drops them if nothing does). The
 //! targets are little-endian, as the byte order of loads here assumes.
 
+use crate::alu;
 use cranelift_codegen::cursor::{Cursor, FuncCursor};
 use cranelift_codegen::ir::types::{I16, I32, I64};
 use cranelift_codegen::ir::{
@@ -96,7 +97,7 @@ impl Bytes {
                 args: [x, amount],
             } => {
                 // Cranelift masks the amount to the width, as BPF does.
-                let bits = constant(b, amount)? & (width as i64 * 8 - 1);
+                let bits = alu::constant(&b.func.dfg, amount)? & (width as i64 * 8 - 1);
                 if bits % 8 != 0 {
                     return None;
                 }
@@ -263,18 +264,4 @@ fn unchanged_since(b: &FunctionBuilder<'_>, load: Inst) -> bool {
         next = layout.next_inst(inst);
     }
     true
-}
-
-/// The value of `v` if an `iconst` defines it.
-fn constant(b: &FunctionBuilder<'_>, v: Value) -> Option<i64> {
-    let ValueDef::Result(inst, _) = b.func.dfg.value_def(v) else {
-        return None;
-    };
-    match b.func.dfg.insts[inst] {
-        InstructionData::UnaryImm {
-            opcode: Opcode::Iconst,
-            imm,
-        } => Some(imm.bits()),
-        _ => None,
-    }
 }
