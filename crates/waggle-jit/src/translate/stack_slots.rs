@@ -212,7 +212,7 @@ fn within_registers(
     component: &[usize],
     mut slots: Vec<i16>,
 ) -> Vec<i16> {
-    let live = Liveness::of(layout, f);
+    let live = liveness(layout, f);
     let mut size = HashMap::new();
     for &i in &f.body {
         *size.entry(component[i]).or_insert(0usize) += 1;
@@ -232,7 +232,7 @@ fn within_registers(
             .iter()
             .filter(|&&i| in_loop(i))
             .map(|&i| {
-                let (regs, stack) = live.at(i);
+                let (regs, stack) = live[i];
                 (
                     regs.count_ones() + (stack & kept).count_ones(),
                     stack & kept,
@@ -297,43 +297,62 @@ impl Effect {
     }
 }
 
-/// What is alive at the start of each instruction of a function.
-struct Liveness {
-    regs: Vec<u16>,
-    slots: Vec<u64>,
+/// The BPF registers and frame slots alive at the start of each
+/// instruction of `f` (indexed as the layout).
+fn liveness(layout: &Layout<'_>, f: &Function) -> Vec<(u16, u64)> {
+    let effects: Vec<Effect> = (0..layout.len())
+        .map(|i| Effect::of(layout.insn(i)))
+        .collect();
+    backward(
+        layout,
+        f,
+        |(r, s), (r2, s2)| (r | r2, s | s2),
+        |i, (regs, slots)| {
+            let e = effects[i];
+            (
+                e.use_regs | (regs & !e.def_regs),
+                e.use_slots | (slots & !e.def_slots),
+            )
+        },
+    )
 }
 
-impl Liveness {
-    fn of(layout: &Layout<'_>, f: &Function) -> Liveness {
-        let n = layout.len();
-        let mut regs = vec![0u16; n];
-        let mut slots = vec![0u64; n];
-        let effects: Vec<Effect> = (0..n).map(|i| Effect::of(layout.insn(i))).collect();
-        let mut changed = true;
-        while changed {
-            changed = false;
-            for &i in f.body.iter().rev() {
-                let (mut out_regs, mut out_slots) = (0u16, 0u64);
-                for s in layout.successors(i).filter(|&s| s < n) {
-                    out_regs |= regs[s];
-                    out_slots |= slots[s];
-                }
-                let e = effects[i];
-                let r = e.use_regs | (out_regs & !e.def_regs);
-                let st = e.use_slots | (out_slots & !e.def_slots);
-                if r != regs[i] || st != slots[i] {
-                    regs[i] = r;
-                    slots[i] = st;
-                    changed = true;
-                }
+/// A backward fixpoint over `f`: what holds at the start of each
+/// instruction (indexed as the layout), from `transfer(i, out)` where `out`
+/// joins (`join`) what holds at the starts of its successors in `f`.
+fn backward<T: Copy + Default + Eq>(
+    layout: &Layout<'_>,
+    f: &Function,
+    join: impl Fn(T, T) -> T,
+    transfer: impl Fn(Index, T) -> T,
+) -> Vec<T> {
+    let mut live = vec![T::default(); layout.len()];
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for &i in f.body.iter().rev() {
+            let new = transfer(i, after(layout, &live, &join, i));
+            if new != live[i] {
+                live[i] = new;
+                changed = true;
             }
         }
-        Liveness { regs, slots }
     }
+    live
+}
 
-    fn at(&self, i: Index) -> (u16, u64) {
-        (self.regs[i], self.slots[i])
-    }
+/// What holds after instruction `i`: the join over its successors of what
+/// holds at their starts (`live`, from [`backward`]).
+fn after<T: Copy + Default>(
+    layout: &Layout<'_>,
+    live: &[T],
+    join: &impl Fn(T, T) -> T,
+    i: Index,
+) -> T {
+    layout
+        .successors(i)
+        .filter(|&s| s < layout.len())
+        .fold(T::default(), |acc, s| join(acc, live[s]))
 }
 
 /// Frame bytes as bits, byte `k` below `r10` at bit `512 - k`.
@@ -383,25 +402,11 @@ fn others_dead(layout: &Layout<'_>, f: &Function) -> Vec<bool> {
             }),
         _ => (FrameBytes::default(), FrameBytes::default()),
     };
-    let mut live_in = vec![FrameBytes::default(); n];
-    let live_out = |live_in: &[FrameBytes], i: Index| {
-        layout
-            .successors(i)
-            .filter(|&s| s < n)
-            .fold(FrameBytes::default(), |acc, s| acc.union(live_in[s]))
-    };
-    let mut changed = true;
-    while changed {
-        changed = false;
-        for &i in f.body.iter().rev() {
-            let (used, defined) = effect(i);
-            let new = used.union(live_out(&live_in, i).minus(defined));
-            if new != live_in[i] {
-                live_in[i] = new;
-                changed = true;
-            }
-        }
-    }
+    let union = |a: FrameBytes, b: FrameBytes| a.union(b);
+    let live_in = backward(layout, f, union, |i, out| {
+        let (used, defined) = effect(i);
+        used.union(out.minus(defined))
+    });
     let mut dead = vec![false; n];
     for &i in &f.body {
         if let Insn::Store { size, dst, off, .. } = layout.insn(i) {
@@ -412,7 +417,7 @@ fn others_dead(layout: &Layout<'_>, f: &Function) -> Vec<bool> {
                 continue;
             }
             let others = FrameBytes::at(slot * 8, MemSize::DW).minus(FrameBytes::at(off, size));
-            dead[i] = !live_out(&live_in, i).meets(others);
+            dead[i] = !after(layout, &live_in, &union, i).meets(others);
         }
     }
     dead
