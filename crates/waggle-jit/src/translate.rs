@@ -165,8 +165,10 @@ pub(crate) fn translate(
     for leaf in switches.values().flat_map(Switch::leaves) {
         jumped_to[leaf] = true;
     }
-    let unroll =
-        unrolling::loops_to_unroll(facts.layout, f, &component, &|i| switches.contains_key(&i));
+    let entered = entered_from_outside(facts.layout, f, &component);
+    let unroll = unrolling::loops_to_unroll(facts.layout, f, &component, &entered, &|i| {
+        switches.contains_key(&i)
+    });
     let mut t = Translator {
         b,
         zero_extended,
@@ -186,7 +188,7 @@ pub(crate) fn translate(
         open: false,
         known: KnownRegs::new(),
         sites: MapCallSites::default(),
-        cold_fall_through: cold_fall_throughs(facts.layout, f, &loops, &component),
+        cold_fall_through: cold_fall_throughs(facts.layout, f, &loops, &entered),
         loops,
         component,
         blinding,
@@ -406,6 +408,20 @@ fn strongly_connected(layout: &Layout<'_>, f: &Function) -> Vec<usize> {
     component
 }
 
+/// For each instruction of `f`: whether control enters it from another
+/// strongly connected component (or it is the function's entry): where a
+/// loop is entered.
+fn entered_from_outside(layout: &Layout<'_>, f: &Function, component: &[usize]) -> Vec<bool> {
+    let mut entered = vec![false; layout.len()];
+    entered[f.entry] = true;
+    for &i in &f.body {
+        for s in layout.successors(i).filter(|&s| s < layout.len()) {
+            entered[s] |= component[s] != component[i];
+        }
+    }
+    entered
+}
+
 /// For each instruction of `f`: whether it is a forward conditional jump
 /// inside a loop whose target stays in the loop and whose fall-through is
 /// straight code that leaves it (by `exit` or a jump out of the loop), as
@@ -420,15 +436,8 @@ fn cold_fall_throughs(
     layout: &Layout<'_>,
     f: &Function,
     loops: &[(Index, Index)],
-    component: &[usize],
+    entered: &[bool],
 ) -> Vec<bool> {
-    let mut entered = vec![false; layout.len()];
-    entered[f.entry] = true;
-    for &i in &f.body {
-        for s in layout.successors(i).filter(|&s| s < layout.len()) {
-            entered[s] |= component[s] != component[i];
-        }
-    }
     let mut cold = vec![false; layout.len()];
     for &i in &f.body {
         let (Insn::Jump { .. }, Some(target)) = (layout.insn(i), layout.targets[i]) else {

@@ -33,12 +33,15 @@ const MAX_INSNS: usize = 16;
 const MIN_INSNS: usize = 4;
 
 /// The loops of `f` to emit twice: the last instruction of each by its
-/// first. `component` is each instruction's strongly connected component;
-/// `switch_roots` the instructions that become jump tables.
+/// first. `component` is each instruction's strongly connected component,
+/// `entered` where control enters one from another
+/// (`super::entered_from_outside`), `switch_roots` the instructions that
+/// become jump tables.
 pub(super) fn loops_to_unroll(
     layout: &Layout<'_>,
     f: &Function,
     component: &[usize],
+    entered: &[bool],
     switch_roots: &dyn Fn(Index) -> bool,
 ) -> HashMap<Index, Index> {
     let mut members: HashMap<usize, Vec<Index>> = HashMap::new();
@@ -50,15 +53,6 @@ pub(super) fn loops_to_unroll(
         Insn::Jump { .. } | Insn::Ja { .. } | Insn::JaLong { .. } => layout.targets[i],
         _ => None,
     };
-    // Instructions a jump from another component lands on: a loop whose
-    // body has one past its head has a second entry. (Computed once: a
-    // large program has many small loops.)
-    let mut entered = vec![false; layout.len()];
-    for &j in &f.body {
-        if let Some(t) = jump(j).filter(|&t| t < layout.len()) {
-            entered[t] |= component[t] != component[j];
-        }
-    }
     let mut found = HashMap::new();
     for body in members.values() {
         // `f.body` is ascending, so each component's list is too.
@@ -89,7 +83,7 @@ pub(super) fn loops_to_unroll(
 mod tests {
     use super::*;
     use crate::functions::Functions;
-    use crate::translate::strongly_connected;
+    use crate::translate::{entered_from_outside, strongly_connected};
     use waggle_isa::{assemble, decode_program, encode_program, Syntax};
 
     fn unrolled(src: &str) -> Vec<(Index, Index)> {
@@ -98,7 +92,8 @@ mod tests {
         let functions = Functions::discover(&layout);
         let f = &functions.list[0];
         let component = strongly_connected(&layout, f);
-        let mut found: Vec<_> = loops_to_unroll(&layout, f, &component, &|_| false)
+        let entered = entered_from_outside(&layout, f, &component);
+        let mut found: Vec<_> = loops_to_unroll(&layout, f, &component, &entered, &|_| false)
             .into_iter()
             .collect();
         found.sort_unstable();
