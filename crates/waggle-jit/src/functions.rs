@@ -257,3 +257,22 @@ impl Functions {
         self.list.binary_search_by_key(&entry, |f| f.entry).ok()
     }
 }
+
+/// Unit tests' programs, in uBPF assembly.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::{Function, Functions, Layout};
+    use waggle_isa::{assemble, decode_program, encode_program, Syntax};
+
+    /// `check` applied to the layout and first function of the program
+    /// `src`.
+    pub(crate) fn with_first_function<R>(
+        src: &str,
+        check: impl FnOnce(&Layout<'_>, &Function) -> R,
+    ) -> R {
+        let insns = decode_program(&encode_program(&assemble(src, Syntax::Ubpf).unwrap())).unwrap();
+        let layout = Layout::new(&insns);
+        let functions = Functions::discover(&layout);
+        check(&layout, &functions.list[0])
+    }
+}

@@ -1145,8 +1145,7 @@ fn ty_of(width: Width) -> Type {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::functions::Functions;
-    use waggle_isa::{assemble, decode_program, encode_program, Syntax};
+    use crate::functions::testing::with_first_function;
 
     /// A backward jump is a loop only if its target can reach it again:
     /// clang's jumps back to return code shared between paths are not.
@@ -1161,12 +1160,10 @@ mod tests {
                    exit\n\
                    add %r0, 2\n\
                    ja -4";
-        let insns = decode_program(&encode_program(&assemble(src, Syntax::Ubpf).unwrap())).unwrap();
-        let layout = Layout::new(&insns);
-        let functions = Functions::discover(&layout);
-        let f = &functions.list[0];
-        let component = strongly_connected(&layout, f);
-        assert_eq!(loop_spans(&layout, f, &component), vec![(2, 3)]);
+        with_first_function(src, |layout, f| {
+            let component = strongly_connected(layout, f);
+            assert_eq!(loop_spans(layout, f, &component), vec![(2, 3)]);
+        });
     }
 
     /// A loop with two backward jumps (the loop's own, and a `continue`
@@ -1185,12 +1182,10 @@ mod tests {
                    mov %r4, 3\n\
                    ja -5\n\
                    exit";
-        let insns = decode_program(&encode_program(&assemble(src, Syntax::Ubpf).unwrap())).unwrap();
-        let layout = Layout::new(&insns);
-        let functions = Functions::discover(&layout);
-        let f = &functions.list[0];
-        let component = strongly_connected(&layout, f);
-        let loops = loop_spans(&layout, f, &component);
+        let (loops, component) = with_first_function(src, |layout, f| {
+            let component = strongly_connected(layout, f);
+            (loop_spans(layout, f, &component), component)
+        });
         assert_eq!(loops, vec![(2, 6), (5, 9)]);
         assert!(!leaves_loop(&loops, &component, 6, 2));
         assert!(!leaves_loop(&loops, &component, 9, 5));

@@ -455,9 +455,8 @@ fn mentions_r10(insn: Insn) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::functions::Functions;
+    use crate::functions::testing::with_first_function;
     use crate::translate::strongly_connected;
-    use waggle_isa::{assemble, decode_program, encode_program, Syntax};
 
     /// The slots [`within_registers`] keeps of a program that spills r1..r5
     /// to five slots before a loop and reads them back after it, while the
@@ -480,13 +479,10 @@ mod tests {
             src += &format!("add %r0, %r{r}\n");
         }
         src += "exit";
-        let insns =
-            decode_program(&encode_program(&assemble(&src, Syntax::Ubpf).unwrap())).unwrap();
-        let layout = Layout::new(&insns);
-        let functions = Functions::discover(&layout);
-        let f = &functions.list[0];
-        let component = strongly_connected(&layout, f);
-        within_registers(&layout, f, &component, vec![-5, -4, -3, -2, -1])
+        with_first_function(&src, |layout, f| {
+            let component = strongly_connected(layout, f);
+            within_registers(layout, f, &component, vec![-5, -4, -3, -2, -1])
+        })
     }
 
     /// A narrow store whose slot's other bytes no later load reads, before
@@ -505,10 +501,7 @@ mod tests {
                    stxb [%r10-20], %r1\n\
                    ldxb %r4, [%r10-20]\n\
                    exit";
-        let insns = decode_program(&encode_program(&assemble(src, Syntax::Ubpf).unwrap())).unwrap();
-        let layout = Layout::new(&insns);
-        let functions = Functions::discover(&layout);
-        let dead = others_dead(&layout, &functions.list[0]);
+        let dead = with_first_function(src, others_dead);
         // 0: the slot is overwritten whole (2) before the rest is read.
         assert!(dead[0]);
         // 4: the 8-byte load at 5 reads the rest.

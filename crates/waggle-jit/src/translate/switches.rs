@@ -287,14 +287,10 @@ fn cheapest_default(intervals: &[(u64, u128, Index)], span: u128) -> Option<(Ind
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::functions::Functions;
-    use waggle_isa::{assemble, decode_program, encode_program, Syntax};
+    use crate::functions::testing::with_first_function;
 
     fn switches_of(src: &str) -> HashMap<Index, Switch> {
-        let insns = decode_program(&encode_program(&assemble(src, Syntax::Ubpf).unwrap())).unwrap();
-        let layout = Layout::new(&insns);
-        let functions = Functions::discover(&layout);
-        switches(&layout, &functions.list[0])
+        with_first_function(src, switches)
     }
 
     /// The dispatch of a state machine with states 0..=4, as clang lays it
@@ -333,10 +329,7 @@ mod tests {
         assert_eq!(switch.table, vec![10, 12, 14, 16, 18]);
         assert_eq!(switch.default, 8);
         // Every value agrees with running the jumps.
-        let insns = decode_program(&encode_program(&assemble(src, Syntax::Ubpf).unwrap())).unwrap();
-        let layout = Layout::new(&insns);
-        let functions = Functions::discover(&layout);
-        let tree = Tree::rooted_at(&layout, &functions.list[0], 0).unwrap();
+        let tree = with_first_function(src, |layout, f| Tree::rooted_at(layout, f, 0)).unwrap();
         for v in [
             0u64,
             1,

@@ -82,20 +82,17 @@ pub(super) fn loops_to_unroll(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::functions::Functions;
+    use crate::functions::testing::with_first_function;
     use crate::translate::{entered_from_outside, strongly_connected};
-    use waggle_isa::{assemble, decode_program, encode_program, Syntax};
 
     fn unrolled(src: &str) -> Vec<(Index, Index)> {
-        let insns = decode_program(&encode_program(&assemble(src, Syntax::Ubpf).unwrap())).unwrap();
-        let layout = Layout::new(&insns);
-        let functions = Functions::discover(&layout);
-        let f = &functions.list[0];
-        let component = strongly_connected(&layout, f);
-        let entered = entered_from_outside(&layout, f, &component);
-        let mut found: Vec<_> = loops_to_unroll(&layout, f, &component, &entered, &|_| false)
-            .into_iter()
-            .collect();
+        let mut found: Vec<_> = with_first_function(src, |layout, f| {
+            let component = strongly_connected(layout, f);
+            let entered = entered_from_outside(layout, f, &component);
+            loops_to_unroll(layout, f, &component, &entered, &|_| false)
+        })
+        .into_iter()
+        .collect();
         found.sort_unstable();
         found
     }

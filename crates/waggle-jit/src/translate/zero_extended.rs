@@ -49,14 +49,10 @@ pub(super) fn zero_extended(layout: &Layout<'_>, f: &Function) -> Vec<RegSet> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::functions::Functions;
-    use waggle_isa::{assemble, decode_program, encode_program, Syntax};
+    use crate::functions::testing::with_first_function;
 
     fn known_before(src: &str, at: usize) -> RegSet {
-        let insns = decode_program(&encode_program(&assemble(src, Syntax::Ubpf).unwrap())).unwrap();
-        let layout = Layout::new(&insns);
-        let functions = Functions::discover(&layout);
-        zero_extended(&layout, &functions.list[0])[at]
+        with_first_function(src, zero_extended)[at]
     }
 
     #[test]
