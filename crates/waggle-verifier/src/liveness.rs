@@ -11,8 +11,17 @@ use waggle_isa::{AtomicOp, CallTarget, Insn, Source};
 
 /// (used, defined) registers of one instruction: the instruction set's,
 /// with a helper call reading only the arguments its prototype takes.
-fn use_def(insn: &Insn) -> (u16, u16) {
+/// Without `allow_ptr_leaks` a `bpf_trace_printk` call reads all five: the
+/// values its format prints (`r3`-`r5`, outside its prototype) are checked
+/// not to be pointers, so a path must not be pruned against one where they
+/// were numbers.
+fn use_def(insn: &Insn, allow_ptr_leaks: bool) -> (u16, u16) {
     match *insn {
+        Insn::Call(CallTarget::Helper(id))
+            if id as u32 == helpers::TRACE_PRINTK && !allow_ptr_leaks =>
+        {
+            insn.regs_read_written()
+        }
         Insn::Call(CallTarget::Helper(id)) => match helpers::proto(id as u32) {
             Some(p) => (((1u16 << (p.args.len() + 1)) - 1) & CALL_ARGS, CALLER_SAVED),
             None => insn.regs_read_written(),
@@ -39,12 +48,18 @@ pub(crate) fn reads(insn: &Insn) -> u16 {
     };
     // (`r10` as an ALU destination is rejected, so counting it as read
     // there, moves included, changes nothing for accepted programs.)
-    use_def(insn).0 | frame_pointer
+    // The prototype's arguments: what the facts report on.
+    use_def(insn, true).0 | frame_pointer
 }
 
-/// The registers live before each instruction.
-pub fn live_in(cfg: &Cfg) -> Vec<u16> {
-    let ud: Vec<(u16, u16)> = cfg.insns.iter().map(use_def).collect();
+/// The registers live before each instruction (see [`use_def`] for
+/// `allow_ptr_leaks`).
+pub fn live_in(cfg: &Cfg, allow_ptr_leaks: bool) -> Vec<u16> {
+    let ud: Vec<(u16, u16)> = cfg
+        .insns
+        .iter()
+        .map(|insn| use_def(insn, allow_ptr_leaks))
+        .collect();
     backward(cfg, &ud)
 }
 

@@ -509,7 +509,7 @@ impl<'a> Verifier<'a> {
         cfg: Cfg,
     ) -> Verifier<'a> {
         let n = cfg.len();
-        let live = liveness::live_in(&cfg);
+        let live = liveness::live_in(&cfg, opts.allow_ptr_leaks);
         let live_slots = liveness::live_slots_in(&cfg);
         let mut prune = vec![false; n];
         for f in cfg.functions() {

@@ -660,6 +660,29 @@ fn pointer_printed_by_trace_printk() {
         exit",
         "argument 3 of bpf_trace_printk (r3) is a pointer",
     );
+    // On one of two paths that meet before the call: the path where r3 is
+    // a number does not cover the other, although r3 is not in
+    // bpf_trace_printk's prototype.
+    for (taken, fall) in [("0", "%r10"), ("%r10", "0")] {
+        leaks(
+            &format!(
+                "# type: raw
+                call 7
+                mov %r3, {taken}
+                jeq %r0, 0, print
+                mov %r3, {fall}
+                print:
+                stw [%r10-4], 0x000a7825
+                mov %r1, %r10
+                add %r1, -4
+                mov %r2, 4
+                call 6
+                mov %r0, 0
+                exit"
+            ),
+            "argument 3 of bpf_trace_printk (r3) is a pointer",
+        );
+    }
 }
 
 #[test]
