@@ -42,8 +42,9 @@ const BUDGET: u32 = 64;
 struct Bytes {
     base: Value,
     lanes: [Option<i32>; 8],
-    /// The loads the bytes come from.
-    loads: Vec<Inst>,
+    /// The loads the bytes come from: each instruction, its offset from
+    /// `base` and its size in bytes.
+    loads: Vec<(Inst, i32, u8)>,
 }
 
 impl Bytes {
@@ -77,7 +78,7 @@ impl Bytes {
                 Bytes {
                     base: arg,
                     lanes,
-                    loads: vec![inst],
+                    loads: vec![(inst, offset, n as u8)],
                 }
             }
             InstructionData::Unary {
@@ -165,44 +166,31 @@ pub(crate) fn or(b: &mut FunctionBuilder<'_>, x: Value, y: Value, flags: MemFlag
         return b.ins().bor(x, y);
     };
     let mut loads = bytes.loads;
-    loads.sort_unstable_by(|&p, &q| b.func.layout.pp_cmp(p, q));
+    loads.sort_unstable_by(|&(p, ..), &(q, ..)| b.func.layout.pp_cmp(p, q));
     loads.dedup();
-    let parts: Option<Vec<(Inst, i64, i64)>> = loads
-        .iter()
-        .map(|&load| {
-            let InstructionData::Load {
-                opcode, offset: at, ..
-            } = b.func.dfg.insts[load]
-            else {
-                return None;
-            };
-            let size = match opcode {
-                Opcode::Uload8 => 1,
-                Opcode::Uload16 => 2,
-                Opcode::Uload32 => 4,
-                _ => return None,
-            };
-            // A load must lie inside the wide one: its other users get
-            // their value from it.
-            let at = i64::from(i32::from(at)) - i64::from(offset);
-            (at >= 0 && at + size <= n as i64).then_some((load, at, size))
-        })
-        .collect();
-    let usable = n <= ty.bytes() as usize
+    // Each load must lie inside the wide one (its other users get their
+    // value from it), and be narrower than 8 bytes (a mask of its size).
+    let inside = loads.iter().all(|&(_, at, size)| {
+        let at = i64::from(at) - i64::from(offset);
+        size < 8 && at >= 0 && at + i64::from(size) <= n as i64
+    });
+    let usable = inside
+        && n <= ty.bytes() as usize
         && loads.len() >= 2
-        && loads.iter().all(|&load| unchanged_since(b, load));
-    let (Some(parts), true) = (parts, usable) else {
+        && loads.iter().all(|&(load, ..)| unchanged_since(b, load));
+    if !usable {
         return b.ins().bor(x, y);
-    };
+    }
     // The wide load in place of the first load, and each load a part of
     // it: `(wide >> 8 * at) & mask`, without the mask for the top part.
-    let mut cursor = FuncCursor::new(b.func).at_inst(loads[0]);
+    let mut cursor = FuncCursor::new(b.func).at_inst(loads[0].0);
     let wide = match n {
         2 => cursor.ins().uload16(I64, flags, bytes.base, offset),
         4 => cursor.ins().uload32(flags, bytes.base, offset),
         _ => cursor.ins().load(I64, flags, bytes.base, offset),
     };
-    for (load, at, size) in parts {
+    for (load, at, size) in loads {
+        let (at, size) = (i64::from(at - offset), i64::from(size));
         let mask = (1i64 << (size * 8)) - 1;
         if at == 0 {
             b.func.replace(load).band_imm_s(wide, mask);
