@@ -971,6 +971,26 @@ fn bitwise_crc32_gives_the_check_value() {
         both_engines(&insns, &mut mem, &reg).unwrap().r0,
         0xcbf4_3926
     );
+    // `cmov` (0f 40+cc, then ModRM) from a register, never from the
+    // constant pool (ModRM mod 00, r/m 101: RIP-relative).
+    let (_, jit) = program(src, &reg);
+    let cmov_operands: Vec<u8> = jit
+        .native_code()
+        .flat_map(|(_, code)| {
+            code.windows(3)
+                .filter(|w| w[0] == 0x0f && (0x40..=0x4f).contains(&w[1]))
+                .map(|w| w[2])
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(
+        cmov_operands.iter().any(|m| m >> 6 == 3),
+        "no cmov from a register"
+    );
+    assert!(
+        !cmov_operands.iter().any(|m| m & 0xc7 == 0x05),
+        "a cmov reads the constant pool"
+    );
 }
 
 /// With `verified`, a frame nothing points into lives in registers: stores
