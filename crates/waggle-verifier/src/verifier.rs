@@ -1291,14 +1291,9 @@ impl<'a> Verifier<'a> {
                 self.check_writable(st, dst)?;
                 let v = match self.read(st, dst)? {
                     Val::Scalar { val, .. } => val.neg(width),
-                    _ if !self.allow_ptr_leaks => {
-                        return Err(self.alu_leak(
-                            st,
-                            format!("negation of the pointer in r{}", dst.num()),
-                            &[dst],
-                        ));
+                    _ => {
+                        self.address_number(st, "negation of", &[dst], Scalar::UNKNOWN.neg(width))?
                     }
-                    _ => Scalar::UNKNOWN.neg(width),
                 };
                 Self::set(st, dst, Val::scalar(v));
                 Ok(Step::Goto(next))
@@ -1308,14 +1303,12 @@ impl<'a> Verifier<'a> {
                 let _: EndianOp = op;
                 let v = match self.read(st, dst)? {
                     Val::Scalar { val, .. } => val.endian(op, bits),
-                    _ if !self.allow_ptr_leaks => {
-                        return Err(self.alu_leak(
-                            st,
-                            format!("byte swap of the pointer in r{}", dst.num()),
-                            &[dst],
-                        ));
-                    }
-                    _ => Scalar::UNKNOWN.endian(op, bits),
+                    _ => self.address_number(
+                        st,
+                        "byte swap of",
+                        &[dst],
+                        Scalar::UNKNOWN.endian(op, bits),
+                    )?,
                 };
                 Self::set(st, dst, Val::scalar(v));
                 Ok(Step::Goto(next))
@@ -1562,19 +1555,13 @@ impl<'a> Verifier<'a> {
                 (AluOp::Mov, Val::Ptr(p)) => {
                     if width == Width::W64 {
                         Val::Ptr(p)
-                    } else if !self.allow_ptr_leaks {
+                    } else {
                         let Source::Reg(r) = src else {
                             unreachable!("immediates are numbers")
                         };
-                        return Err(self.alu_leak(
-                            st,
-                            format!("32-bit copy of the pointer in r{}", r.num()),
-                            &[r],
-                        ));
-                    } else {
-                        // The low half of an address: a number, as Linux
-                        // gives privileged programs.
-                        Val::scalar(Scalar::unsigned_bytes(4))
+                        // The low half of an address.
+                        let low = Scalar::unsigned_bytes(4);
+                        Val::scalar(self.address_number(st, "32-bit copy of", &[r], low)?)
                     }
                 }
                 (_, Val::Scalar { val, .. }) => {
@@ -1608,23 +1595,6 @@ impl<'a> Verifier<'a> {
             (Val::Scalar { .. }, Val::Ptr(_), _) => self.need_reg(st, dst),
             _ => {}
         }
-        // Without allow_ptr_leaks, none of the operations below that give
-        // a number from a pointer (a 32-bit subtraction, the difference of
-        // two pointers) is allowed.
-        let leak = |this: &Self, what: &str| {
-            let ptrs: Vec<IReg> = src_reg
-                .iter()
-                .copied()
-                .filter(|r| matches!(st.cur().regs[r.index()], Val::Ptr(_)))
-                .collect();
-            let named: Vec<String> = ptrs.iter().map(|r| format!("r{}", r.num())).collect();
-            let whose = if ptrs.len() == 1 {
-                format!("the pointer in {}", named[0])
-            } else {
-                format!("the pointers in {}", named.join(" and "))
-            };
-            this.alu_leak(st, format!("{what} on {whose}"), &ptrs)
-        };
         let v = match (a, b) {
             (Val::Scalar { val: x, .. }, Val::Scalar { val: y, .. }) => {
                 Val::scalar(x.alu(op, &y, width))
@@ -1632,18 +1602,22 @@ impl<'a> Verifier<'a> {
             (Val::Ptr(p), Val::Scalar { val: s, .. }) => match (width, op) {
                 (Width::W64, AluOp::Add) => self.ptr_add(st, p, s, false, src_reg)?,
                 (Width::W64, AluOp::Sub) => self.ptr_add(st, p, s, true, src_reg)?,
-                (Width::W32, AluOp::Sub) if !self.allow_ptr_leaks => {
-                    return Err(leak(self, "32-bit subtraction"))
-                }
-                (Width::W32, AluOp::Sub) => Val::scalar(Scalar::unsigned_bytes(4)),
+                (Width::W32, AluOp::Sub) => Val::scalar(self.address_number(
+                    st,
+                    "32-bit subtraction on",
+                    src_reg,
+                    Scalar::unsigned_bytes(4),
+                )?),
                 _ => return Err(self.bad_ptr_op(st, op, width, src_reg, "on a pointer")),
             },
             (Val::Scalar { val: s, .. }, Val::Ptr(p)) => match (width, op) {
                 (Width::W64, AluOp::Add) => self.ptr_add(st, p, s, false, src_reg)?,
-                (Width::W32, AluOp::Sub) if !self.allow_ptr_leaks => {
-                    return Err(leak(self, "32-bit subtraction"))
-                }
-                (Width::W32, AluOp::Sub) => Val::scalar(Scalar::unsigned_bytes(4)),
+                (Width::W32, AluOp::Sub) => Val::scalar(self.address_number(
+                    st,
+                    "32-bit subtraction on",
+                    src_reg,
+                    Scalar::unsigned_bytes(4),
+                )?),
                 _ => return Err(self.bad_ptr_op(st, op, width, src_reg, "with a pointer operand")),
             },
             (Val::Ptr(p), Val::Ptr(q)) => {
@@ -1661,15 +1635,11 @@ impl<'a> Verifier<'a> {
                         src_reg,
                     ));
                 }
-                if !self.allow_ptr_leaks {
-                    let w = if width == Width::W32 { "32-bit " } else { "" };
-                    return Err(leak(self, &format!("{w}subtraction")));
-                }
-                Val::scalar(if width == Width::W64 {
-                    Scalar::UNKNOWN
-                } else {
-                    Scalar::unsigned_bytes(4)
-                })
+                let (what, diff) = match width {
+                    Width::W64 => ("subtraction on", Scalar::UNKNOWN),
+                    Width::W32 => ("32-bit subtraction on", Scalar::unsigned_bytes(4)),
+                };
+                Val::scalar(self.address_number(st, what, src_reg, diff)?)
             }
             _ => unreachable!("read() returns initialised values"),
         };
@@ -1688,19 +1658,35 @@ impl<'a> Verifier<'a> {
         .help("keep pointers and data in different stack slots")
     }
 
-    /// `what` (an operation on a pointer) gives a number made of an
-    /// address, which only `allow_ptr_leaks` allows.
-    fn alu_leak(&self, st: &State, what: String, regs: &[IReg]) -> Failure {
-        self.with_regs(
+    /// A number made of an address: `op` (`"negation of"`, `"32-bit
+    /// subtraction on"`) applied to the pointers among `regs` gives
+    /// `number` with `allow_ptr_leaks`, as Linux gives privileged programs;
+    /// without, it is a leak.
+    fn address_number(&self, st: &State, op: &str, regs: &[IReg], number: Scalar) -> Res<Scalar> {
+        if self.allow_ptr_leaks {
+            return Ok(number);
+        }
+        let ptrs: Vec<IReg> = regs
+            .iter()
+            .copied()
+            .filter(|r| matches!(st.cur().regs[r.index()], Val::Ptr(_)))
+            .collect();
+        let named: Vec<String> = ptrs.iter().map(|r| format!("r{}", r.num())).collect();
+        let whose = if ptrs.len() == 1 {
+            format!("the pointer in {}", named[0])
+        } else {
+            format!("the pointers in {}", named.join(" and "))
+        };
+        Err(self.with_regs(
             failure(
                 ErrorKind::PointerLeak,
-                format!("{what} would turn an address into a number"),
+                format!("{op} {whose} would turn an address into a number"),
                 "without allow_ptr_leaks (an unprivileged loader) pointers allow only 64-bit copies and 64-bit addition and subtraction of numbers, so that no address becomes a number",
             )
             .help("compute with offsets (numbers) and add them to the pointer instead"),
             st,
-            regs,
-        )
+            &ptrs,
+        ))
     }
 
     fn bad_ptr_op(
