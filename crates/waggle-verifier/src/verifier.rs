@@ -1408,12 +1408,9 @@ impl<'a> Verifier<'a> {
                         refs: vec![],
                     },
                 );
-                let checked = self.cond_jump(&state, width, cond, dst, src).and_then(|r| {
-                    if !self.allow_ptr_leaks {
-                        self.compare_leak(&state, width, cond, dst, src)?;
-                    }
-                    Ok(r)
-                });
+                let checked = self
+                    .cond_jump(&state, width, cond, dst, src)
+                    .and_then(|r| self.compare_leak(&state, width, cond, dst, src).map(|()| r));
                 let (taken, fall) = match checked {
                     Ok(r) => r,
                     Err(e) => {
@@ -2926,7 +2923,8 @@ impl<'a> Verifier<'a> {
     /// to be 0) of a pointer that may be NULL or is known not to be, and a
     /// packet bounds check (`<`, `<=`, `>`, `>=` of a packet pointer and
     /// data_end, or of a metadata pointer and data). Called once the
-    /// comparison passed the other checks.
+    /// comparison passed the other checks; the message is made only for a
+    /// rejection.
     fn compare_leak(
         &self,
         st: &State,
@@ -2935,41 +2933,40 @@ impl<'a> Verifier<'a> {
         dst: IReg,
         src: Source,
     ) -> Res<()> {
+        if self.allow_ptr_leaks {
+            return Ok(());
+        }
         let regs = &st.cur().regs;
-        let a = regs[dst.index()];
         let (b, src_reg) = match src {
             Source::Imm(k) => (Val::scalar(Scalar::constant(k as i64 as u64)), None),
             Source::Reg(r) => (regs[r.index()], Some(r)),
         };
-        let ordered = matches!(cond, JmpCond::Gt | JmpCond::Ge | JmpCond::Lt | JmpCond::Le);
         let wide = width == Width::W64;
-        let (ok, what) = match (a, b) {
-            (Val::Ptr(p), Val::Ptr(q)) => (
-                wide && ordered && (bounds_pair(&p, &q) || bounds_pair(&q, &p)),
+        let what = match (regs[dst.index()], b) {
+            (Val::Ptr(p), Val::Ptr(q)) => {
+                let ordered = matches!(cond, JmpCond::Gt | JmpCond::Ge | JmpCond::Lt | JmpCond::Le);
+                if wide && ordered && (bounds_pair(&p, &q) || bounds_pair(&q, &p)) {
+                    return Ok(());
+                }
                 format!(
                     "comparison of the pointers in r{} and r{}",
                     dst.num(),
                     src_reg.map_or(0, |r| r.num())
-                ),
-            ),
-            (Val::Ptr(p), Val::Scalar { val, .. }) => (
-                wide && matches!(cond, JmpCond::Eq | JmpCond::Ne)
-                    && val.is_zero()
-                    && (p.kind.maybe_null() || never_null(&p)),
-                format!("comparison of the pointer in r{} with a number", dst.num()),
-            ),
-            (Val::Scalar { .. }, Val::Ptr(_)) => (
-                false,
-                format!(
-                    "comparison of a number with the pointer in r{}",
-                    src_reg.map_or(0, |r| r.num())
-                ),
+                )
+            }
+            (Val::Ptr(p), Val::Scalar { val, .. }) => {
+                let null_check = matches!(cond, JmpCond::Eq | JmpCond::Ne) && val.is_zero();
+                if wide && null_check && (p.kind.maybe_null() || never_null(&p)) {
+                    return Ok(());
+                }
+                format!("comparison of the pointer in r{} with a number", dst.num())
+            }
+            (Val::Scalar { .. }, Val::Ptr(_)) => format!(
+                "comparison of a number with the pointer in r{}",
+                src_reg.map_or(0, |r| r.num())
             ),
             _ => return Ok(()),
         };
-        if ok {
-            return Ok(());
-        }
         let involved: Vec<IReg> = [Some(dst), src_reg].into_iter().flatten().collect();
         Err(self.with_regs(
             failure(
