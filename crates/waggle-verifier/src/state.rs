@@ -164,6 +164,12 @@ impl Val {
     pub fn unknown() -> Val {
         Val::scalar(Scalar::UNKNOWN)
     }
+
+    /// A pointer, usable or made unusable ([`Val::Dead`]): its bits are an
+    /// address.
+    pub fn is_pointer(&self) -> bool {
+        matches!(self, Val::Ptr(_) | Val::Dead(_))
+    }
 }
 
 /// What is known of one stack byte.
@@ -202,6 +208,11 @@ impl Slot {
 
     pub fn is_full_spill(&self) -> bool {
         self.marks.iter().all(|m| *m == Mark::Spill)
+    }
+
+    /// Whether the slot holds a spilled pointer (usable or not).
+    pub fn holds_pointer(&self) -> bool {
+        self.spill.is_pointer()
     }
 
     /// Forgets the spilled register, keeping its bytes as written data.
@@ -622,8 +633,8 @@ pub fn imprecise_differences(old: &State, cur: &State, live: &[FrameLive]) -> Ve
 /// (spilled scalars of any size, zeros and unknown bytes alike), so every
 /// read the explored paths made of it still reads initialised bytes.
 fn imprecise_slot_covers(old: &Slot, cur: &Slot) -> bool {
-    !matches!(old.spill, Val::Ptr(_) | Val::Dead(_))
-        && !matches!(cur.spill, Val::Ptr(_) | Val::Dead(_))
+    !old.holds_pointer()
+        && !cur.holds_pointer()
         && old
             .marks
             .iter()
@@ -682,8 +693,7 @@ pub fn widen(old: &State, cur: &mut State, live: &[FrameLive], hull: bool, allow
                     spill: join(&o.spill, &c.spill, hull),
                 }
             } else {
-                let pointer = |s: &Slot| matches!(s.spill, Val::Ptr(_) | Val::Dead(_));
-                let hide = !allow_ptr_leaks && (pointer(&o) || pointer(&c));
+                let hide = !allow_ptr_leaks && (o.holds_pointer() || c.holds_pointer());
                 let mut marks = [Mark::Misc; 8];
                 for (k, m) in marks.iter_mut().enumerate() {
                     if o.marks[k] == Mark::Invalid || c.marks[k] == Mark::Invalid || hide {

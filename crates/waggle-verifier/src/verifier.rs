@@ -2415,7 +2415,7 @@ impl<'a> Verifier<'a> {
             }
             Access::Atomic => {
                 self.stack_read(st, reg, frame, slot_i, b, n, o)?;
-                if !self.allow_ptr_leaks && holds_pointer(st.frames[frame].slot(slot_i)) {
+                if !self.allow_ptr_leaks && st.frames[frame].slot(slot_i).holds_pointer() {
                     return Err(self.with_regs(
                         self.spill_leak(format!("atomic update of the pointer spilled at fp{o:+}")),
                         st,
@@ -2450,7 +2450,7 @@ impl<'a> Verifier<'a> {
         }
         let touches_spill = b < spill_size;
         if touches_spill {
-            if let Val::Ptr(_) | Val::Dead(_) = slot.spill {
+            if slot.holds_pointer() {
                 return Err(self.with_regs(
                     failure(
                         ErrorKind::InvalidAccess,
@@ -2528,7 +2528,7 @@ impl<'a> Verifier<'a> {
                 "pointers are stored to the stack whole (8 bytes)",
             ));
         }
-        if !self.allow_ptr_leaks && holds_pointer(slot) {
+        if !self.allow_ptr_leaks && slot.holds_pointer() {
             let at = -8 * (slot_i as i64 + 1);
             return Err(self.spill_leak(format!(
                 "a {n}-byte store at fp{:+} overwrites part of the pointer spilled at fp{at:+}",
@@ -3406,7 +3406,7 @@ impl<'a> Verifier<'a> {
             // bpf_trace_printk is for CAP_PERFMON loaders only).
             for k in 2..5 {
                 let r = arg_reg(k);
-                if matches!(st.cur().regs[r.index()], Val::Ptr(_) | Val::Dead(_)) {
+                if st.cur().regs[r.index()].is_pointer() {
                     self.helper_number(st, r, &name, k)?;
                 }
             }
@@ -3700,7 +3700,7 @@ impl<'a> Verifier<'a> {
     /// function`).
     fn helper_number(&self, st: &State, r: IReg, name: &str, k: usize) -> Res<()> {
         let v = st.cur().regs[r.index()];
-        if !matches!(v, Val::Ptr(_) | Val::Dead(_)) {
+        if !v.is_pointer() {
             return Ok(());
         }
         Err(self.with_regs(
@@ -4011,11 +4011,6 @@ fn slot_byte(a: i64) -> (usize, usize) {
     (s, (a + 8 * (s as i64 + 1)) as usize)
 }
 
-/// Whether a stack slot holds a spilled pointer (valid or invalidated).
-fn holds_pointer(slot: &Slot) -> bool {
-    matches!(slot.spill, Val::Ptr(_) | Val::Dead(_))
-}
-
 /// The offset of a slot of `frame` holding a spilled pointer that bytes
 /// `lo..hi` touch, leaving out the slots wholly inside `whole` (bytes
 /// certainly overwritten).
@@ -4028,7 +4023,7 @@ fn spilled_pointer(st: &State, frame: usize, lo: i64, hi: i64, whole: (i64, i64)
     (top..=bottom).find_map(|s| {
         let start = -8 * (s as i64 + 1);
         let replaced = whole.0 <= start && start + 8 <= whole.1;
-        (holds_pointer(st.frames[frame].slot(s)) && !replaced).then_some(start)
+        (st.frames[frame].slot(s).holds_pointer() && !replaced).then_some(start)
     })
 }
 
