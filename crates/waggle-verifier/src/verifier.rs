@@ -3249,7 +3249,7 @@ impl<'a> Verifier<'a> {
             return Err(wrong(self, st, 2, "a callback function (`r2 = <function>` LD_IMM64)", &r2)
                 .help("load the callback's address with an LD_IMM64 function reference (in C: pass the function's name)"));
         };
-        if id == helpers::LOOP && !self.allow_ptr_leaks {
+        if id == helpers::LOOP {
             self.helper_number(st, IReg::R1, &name, 0)?;
         }
         let r3 = arg(self, st, 3)?;
@@ -3262,9 +3262,7 @@ impl<'a> Verifier<'a> {
             v => return Err(wrong(self, st, 3, "a pointer to the stack or NULL", &v)),
         }
         arg(self, st, 4)?;
-        if !self.allow_ptr_leaks {
-            self.helper_number(st, IReg::R4, &name, 3)?;
-        }
+        self.helper_number(st, IReg::R4, &name, 3)?;
         let entry = entry as usize;
         if st.frames.iter().any(|f| f.func as usize == entry) {
             return Err(failure(
@@ -3401,14 +3399,11 @@ impl<'a> Verifier<'a> {
             ));
         }
         let arg_reg = |k: usize| IReg::new(k as u8 + 1).expect("five arguments");
-        if id == helpers::TRACE_PRINTK && !self.allow_ptr_leaks {
+        if id == helpers::TRACE_PRINTK {
             // The arguments the format prints, unchecked by Linux (whose
             // bpf_trace_printk is for CAP_PERFMON loaders only).
             for k in 2..5 {
-                let r = arg_reg(k);
-                if st.cur().regs[r.index()].is_pointer() {
-                    self.helper_number(st, r, &name, k)?;
-                }
+                self.helper_number(st, arg_reg(k), &name, k)?;
             }
         }
         let mut map: Option<u32> = None;
@@ -3438,11 +3433,7 @@ impl<'a> Verifier<'a> {
                 )
             };
             match *arg {
-                Arg::Anything => {
-                    if !self.allow_ptr_leaks {
-                        self.helper_number(st, r, &name, k)?;
-                    }
-                }
+                Arg::Anything => self.helper_number(st, r, &name, k)?,
                 Arg::MapPtr => {
                     if let Val::Ptr(Ptr {
                         kind: PtrKind::MapOrNull { .. },
@@ -3700,7 +3691,7 @@ impl<'a> Verifier<'a> {
     /// function`).
     fn helper_number(&self, st: &State, r: IReg, name: &str, k: usize) -> Res<()> {
         let v = st.cur().regs[r.index()];
-        if !v.is_pointer() {
+        if self.allow_ptr_leaks || !v.is_pointer() {
             return Ok(());
         }
         Err(self.with_regs(
