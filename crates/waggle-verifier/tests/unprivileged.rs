@@ -22,11 +22,20 @@ fn unprivileged() -> VerifyOptions {
     }
 }
 
-/// A program in the corpus format (`common/mod.rs`), without its
-/// `# expect:` line.
+/// A program in the corpus format (`common/mod.rs`); its `# expect:` line
+/// may be left out (every program here verifies with the privileged rules).
 fn case(text: &str) -> Case {
     parse_text("unprivileged", &format!("# expect: accept\n{text}"))
         .unwrap_or_else(|e| panic!("{e}\n{text}"))
+}
+
+/// The text of the corpus program `name` (`tests/corpus`).
+fn corpus(name: &str) -> String {
+    let path = files()
+        .into_iter()
+        .find(|p| p.ends_with(name))
+        .unwrap_or_else(|| panic!("no corpus program {name}"));
+    std::fs::read_to_string(path).unwrap()
 }
 
 /// `text` verifies with the default options and is rejected without
@@ -218,20 +227,7 @@ fn number_compared_with_a_pointer() {
     // `0 != r0` with the constant in a register on the left: Linux checks
     // the source register first (`R0 pointer comparison prohibited`).
     leaks(
-        "# type: xdp
-        # maps: counts:array:4:8:4
-        stw [%r10-4], 0
-        mov %r2, %r10
-        add %r2, -4
-        lddw %r1, map_idx 0
-        call 1
-        mov %r1, 0
-        jeq %r1, %r0, out
-        ldxdw %r0, [%r0+0]
-        exit
-        out:
-        mov %r0, 2
-        exit",
+        &corpus("map_null_check_reversed_accept.s"),
         "comparison of a number with the pointer in r0",
     );
 }
@@ -586,21 +582,9 @@ fn helper_writes_part_of_a_spilled_pointer() {
 #[test]
 fn pointer_as_a_helper_number() {
     // bpf_map_update_elem's flags (Linux: `R4 leaks addr into helper
-    // function`).
+    // function`): the corpus's update with the frame pointer for flags 0.
     leaks(
-        "# type: raw
-        # maps: counts:hash:4:8:16
-        stw [%r10-4], 1
-        stdw [%r10-16], 0
-        mov %r2, %r10
-        add %r2, -4
-        mov %r3, %r10
-        add %r3, -16
-        mov %r4, %r10
-        lddw %r1, map_idx 0
-        call 2
-        mov %r0, 0
-        exit",
+        &corpus("map_update_accept.s").replacen("mov %r4, 0", "mov %r4, %r10", 1),
         "argument 4 of bpf_map_update_elem (r4) is a pointer (fp+0), which would leak its address into the helper",
     );
     // bpf_tail_call's index.
