@@ -4,15 +4,14 @@
 //! verifies with the default, privileged rules and is rejected without
 //! `allow_ptr_leaks`, with `ErrorKind::PointerLeak`; what Linux allows such
 //! loaders (NULL checks, packet bounds checks, pointers spilled to the
-//! stack and passed to helpers as pointers) still verifies; and so do the
-//! examples and benchmark programs, but for the few that compute with
-//! addresses.
+//! stack and passed to helpers as pointers) still verifies; and on the
+//! corpus the rules only add pointer leaks (the examples and benchmark
+//! programs are verified without `allow_ptr_leaks` in `examples.rs` and
+//! `bench_programs.rs`).
 
 mod common;
 
 use common::{files, parse, parse_text, Case};
-use std::path::Path;
-use waggle_object::Object;
 use waggle_verifier::{verify, ErrorKind, VerifyError, VerifyOptions};
 
 fn unprivileged() -> VerifyOptions {
@@ -700,96 +699,8 @@ fn pointers_as_helper_pointers_are_allowed() {
 }
 
 // --------------------------------------------------------------------------
-// Whole programs.
-
-fn object(path: &Path) -> Object {
-    let data = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let name = path.file_name().unwrap().to_string_lossy();
-    Object::parse(&name, &data).unwrap_or_else(|e| panic!("{name}: {e}"))
-}
-
-/// The examples verify without `allow_ptr_leaks` too, but three that turn
-/// addresses into numbers, as Linux rejects them for unprivileged loaders:
-const EXAMPLES_THAT_LEAK: [(&str, &str); 3] = [
-    // `(__u64)(data_end - data)`: the packet length as a pointer
-    // difference (Linux: `R6 pointer -= pointer prohibited`).
-    ("xdp_lb.bpf.o", "subtraction on the pointers in r6 and r7"),
-    // `w9 = w7; w9 -= w8`: clang computes the 32-bit packet length from
-    // the low halves of data_end and data (Linux: `R7 partial copy of
-    // pointer`).
-    ("ringbuf_events.bpf.o", "32-bit copy of the pointer in r7"),
-    // BPF_CORE_READ of a packet field: bpf_probe_read_kernel takes the
-    // source address as a number (Linux: `R3 leaks addr into helper
-    // function`; the helper is for CAP_PERFMON loaders anyway).
-    (
-        "core_read.bpf.o",
-        "argument 3 of bpf_probe_read_kernel (r3) is a pointer",
-    ),
-];
-
-#[test]
-fn examples_verify_unprivileged() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/c");
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|n| n.ends_with(".bpf.o"))
-        .collect();
-    names.sort();
-    assert!(names.len() >= 8, "{names:?}");
-    let mut verified = 0;
-    for name in &names {
-        let obj = object(&dir.join(name));
-        for prog in &obj.programs {
-            verify(prog, &obj.maps, &VerifyOptions::default())
-                .unwrap_or_else(|e| panic!("{name} {}: {e}", prog.name));
-            let result = verify(prog, &obj.maps, &unprivileged());
-            match (EXAMPLES_THAT_LEAK.iter().find(|(n, _)| n == name), result) {
-                (None, Ok(_)) => verified += 1,
-                (None, Err(e)) => panic!("{name} {}:\n{e}", prog.name),
-                (Some((_, message)), Err(e)) => {
-                    assert_eq!(e.kind, ErrorKind::PointerLeak, "{name}: {e}");
-                    assert!(e.message.contains(message), "{name}: {e}");
-                }
-                (Some(_), Ok(_)) => panic!("{name} {} no longer leaks", prog.name),
-            }
-        }
-    }
-    // Packet parsing (xdp_drop_icmp, tc_rewrite), map lookups
-    // (xdp_proto_count), tail calls, subprograms and global data.
-    assert!(verified >= 8, "{verified}");
-}
-
-#[test]
-fn bench_programs_verify_unprivileged() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../crates/waggle-bench/programs/c");
-    let mut count = 0;
-    let mut paths: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.to_string_lossy().ends_with(".bpf.o"))
-        .collect();
-    paths.sort();
-    for path in &paths {
-        let obj = object(path);
-        let stem = path
-            .file_name()
-            .unwrap()
-            .to_string_lossy()
-            .replace(".bpf.o", "");
-        for prog in obj
-            .programs
-            .iter()
-            .filter(|p| p.name == format!("xdp_{stem}"))
-        {
-            count += 1;
-            if let Err(e) = verify(prog, &obj.maps, &unprivileged()) {
-                panic!("{}:\n{e}", prog.name);
-            }
-        }
-    }
-    assert!(count >= 32, "{count}");
-}
+// The corpus (the examples are in `examples.rs`, the benchmark programs in
+// `bench_programs.rs`).
 
 /// Corpus programs that verify with the privileged rules and leak an
 /// address (each rejected without `allow_ptr_leaks`).
